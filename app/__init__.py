@@ -1,0 +1,1 @@
+"""Commerce API server: settings, database, domain services, cache, ASGI app and CLI."""

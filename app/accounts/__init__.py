@@ -1,0 +1,1 @@
+"""Accounts: users, staff permissions, passwords and tokens."""

@@ -1,0 +1,60 @@
+"""Staff permissions and the one check every back-office operation goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.errors import ErrorCode, fail
+
+
+class Permission(StrEnum):
+    MANAGE_PRODUCTS = "MANAGE_PRODUCTS"
+    MANAGE_ORDERS = "MANAGE_ORDERS"
+    MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
+    MANAGE_PROMOTIONS = "MANAGE_PROMOTIONS"
+    MANAGE_SHIPPING = "MANAGE_SHIPPING"
+
+
+ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)
+
+
+def parse_permissions(names: list[str] | tuple[str, ...]) -> frozenset[Permission]:
+    """Permission names (any case) to permissions; ValueError names an unknown one."""
+    chosen: set[Permission] = set()
+    for name in names:
+        try:
+            chosen.add(Permission(name.strip().upper()))
+        except ValueError:
+            known = ", ".join(p.value for p in Permission)
+            raise ValueError(f"unknown permission {name!r}; known: {known}") from None
+    return frozenset(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is calling: a signed-in user's cached identity."""
+
+    user_id: int
+    email: str
+    first_name: str
+    last_name: str
+    is_staff: bool
+    permissions: frozenset[Permission]
+
+    def can(self, permission: Permission) -> bool:
+        return self.is_staff and permission in self.permissions
+
+
+def require_permission(viewer: Viewer | None, permission: Permission) -> Viewer:
+    """The viewer if it holds `permission`; PERMISSION_DENIED for anyone else."""
+    if viewer is None or not viewer.can(permission):
+        raise fail(
+            ErrorCode.PERMISSION_DENIED,
+            f"this operation needs the staff permission {permission.value}",
+        )
+    return viewer
+
+
+def is_staff(viewer: Viewer | None) -> bool:
+    return viewer is not None and viewer.is_staff

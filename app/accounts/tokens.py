@@ -1,0 +1,63 @@
+"""Signed, short-lived access tokens (JWT, HS256).
+
+Expiry is checked against the caller's clock rather than the system's, so that
+tests can move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+_ALGORITHM = "HS256"
+_AUDIENCE = "commerce-api"
+
+
+class TokenError(Exception):
+    """The access token is expired, malformed or not signed by us."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_at: datetime
+
+
+def issue_access_token(secret: str, user_id: int, now: datetime, ttl_seconds: int) -> AccessToken:
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    claims = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "aud": _AUDIENCE,
+        "typ": "access",
+        "jti": secrets.token_hex(8),
+    }
+    return AccessToken(
+        jwt.encode(claims, secret, algorithm=_ALGORITHM), expires_at.replace(microsecond=0)
+    )
+
+
+def read_access_token(secret: str, token: str, now: datetime) -> int:
+    """The user id in a valid access token; TokenError says why it is not valid."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=_AUDIENCE,
+            options={"verify_exp": False, "require": ["sub", "exp", "iat", "aud"]},
+        )
+    except jwt.InvalidTokenError:
+        raise TokenError("the access token is invalid") from None
+    if claims.get("typ") != "access":
+        raise TokenError("the access token is invalid")
+    if datetime.fromtimestamp(claims["exp"], UTC) <= now:
+        raise TokenError("the access token has expired")
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError):
+        raise TokenError("the access token is invalid") from None

@@ -1,0 +1,127 @@
+"""The ASGI application: GraphQL at /graphql, health checks, request ids.
+
+`uvicorn app.asgi:create_app --factory` (or `commerce serve`) runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.columns import utcnow
+from app.database import StatementCounter, request_statements
+from app.http import GraphQLView
+from app.logs import new_request_id, request_id_var
+from app.services import Services
+from app.settings import Settings, load_settings
+from schema import Limits, build_schema
+
+log = logging.getLogger("commerce.http")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (logged, and returned as X-Request-ID) and counts its SQL."""
+
+    def __init__(self, app: ASGIApp, expose_sql_count: bool) -> None:
+        self.app = app
+        self.expose_sql_count = expose_sql_count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = new_request_id(incoming)
+        id_token = request_id_var.set(request_id)
+        counter = StatementCounter()
+        sql_token = request_statements.set(counter)
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                if self.expose_sql_count:
+                    headers.append((b"x-sql-statements", str(counter.total).encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.debug(
+                "%s %s done in %.1f ms with %d SQL statements",
+                scope.get("method", "WS"),
+                scope.get("path"),
+                (time.perf_counter() - started) * 1000,
+                counter.total,
+            )
+            request_statements.reset(sql_token)
+            request_id_var.reset(id_token)
+
+
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+) -> Starlette:
+    settings = settings or load_settings()
+    services = Services.open(settings, clock)
+    schema = build_schema(
+        Limits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
+        )
+    )
+    graphql = GraphQLView(schema, services)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with services.db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready
+            log.warning("readiness: database unavailable: %s", exc)
+            checks["database"] = "unavailable"
+        if settings.redis_url:
+            checks["redis"] = "ok" if await services.cache.ping() else "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", **checks},
+            status_code=200 if ready else 503,
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = Starlette(
+        debug=False,
+        routes=[
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_middleware(RequestIdMiddleware, expose_sql_count=settings.debug)
+    return app

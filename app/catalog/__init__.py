@@ -1,0 +1,1 @@
+"""Catalog: categories, products, variants, warehouses and stock."""

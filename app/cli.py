@@ -1,0 +1,206 @@
+"""`commerce`: serve, migrate, seed, create-staff, schema export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import Settings, SettingsError, load_settings
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="commerce", description="GraphQL commerce API server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API (http://HOST:PORT/graphql)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (needs PostgreSQL for >1)"
+    )
+
+    sub.add_parser("migrate", help="apply database migrations")
+
+    seed = sub.add_parser("seed", help="load the demo catalog into an empty database")
+    seed.add_argument("--products", type=int, default=240, help="how many products (default 240)")
+    seed.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the database has data"
+    )
+    seed.add_argument(
+        "--staff-password", help="password of the demo staff account (random if absent)"
+    )
+
+    staff = sub.add_parser("create-staff", help="create a staff account")
+    staff.add_argument("email")
+    staff.add_argument("--password", help="at least 10 characters (asked for when absent)")
+    staff.add_argument(
+        "--permissions",
+        help="comma-separated, e.g. MANAGE_PRODUCTS,MANAGE_ORDERS (default: all)",
+    )
+
+    schema = sub.add_parser("schema", help="schema tools")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    export = schema_sub.add_parser("export", help="write the SDL (default schema/schema.graphql)")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE, help="file, or - for stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "schema":
+        return _export_schema(args.output)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"commerce: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from app.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "seed":
+        return asyncio.run(_seed(settings, args.products, args.if_empty, args.staff_password))
+    if args.command == "create-staff":
+        return asyncio.run(_create_staff(settings, args.email, args.password, args.permissions))
+    return 2
+
+
+def _export_schema(output: Path) -> int:
+    from schema import schema
+
+    sdl = export_sdl(schema)
+    if str(output) == "-":
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+        print(f"wrote {output}")
+    return 0
+
+
+def export_sdl(schema: object) -> str:
+    return str(schema).rstrip() + "\n"
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    if workers > 1 and settings.is_sqlite:
+        print(
+            "commerce: several workers need PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.is_sqlite and asyncio.run(_pending(settings)):
+        print(
+            "commerce: the database is not up to date; run `commerce migrate` first",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+async def _pending(settings: Settings) -> list[str]:
+    from app.database import create_engine
+    from app.migrate import pending
+
+    engine = create_engine(settings)
+    try:
+        return await pending(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(settings: Settings) -> int:
+    from app.database import create_engine
+    from app.migrate import upgrade
+
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _seed(
+    settings: Settings, products: int, if_empty: bool, staff_password: str | None
+) -> int:
+    from app.seed import database_is_empty, seed
+    from app.services import Services
+
+    services = Services.open(settings)
+    try:
+        if not await database_is_empty(services.db):
+            if if_empty:
+                print("the database already has data; not seeding")
+                return 0
+            print(
+                "commerce: the database is not empty; seed needs an empty catalog", file=sys.stderr
+            )
+            return 1
+        started = time.perf_counter()
+        report = await seed(
+            services.db, services.cache, products=products, staff_password=staff_password
+        )
+    finally:
+        await services.close()
+    print(
+        f"seeded {report.categories} categories, {report.products} products, "
+        f"{report.variants} variants, {report.warehouses} warehouses "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    if report.staff_email:
+        print(f"staff account: {report.staff_email} / password: {report.staff_password}")
+    return 0
+
+
+async def _create_staff(
+    settings: Settings, email: str, password: str | None, permissions: str | None
+) -> int:
+    from app.accounts.permissions import ALL_PERMISSIONS, parse_permissions
+    from app.accounts.users import create_staff
+    from app.columns import utcnow
+    from app.errors import DomainError
+    from app.services import Services
+
+    try:
+        chosen = parse_permissions(permissions.split(",")) if permissions else ALL_PERMISSIONS
+    except ValueError as exc:
+        print(f"commerce: {exc}", file=sys.stderr)
+        return 2
+    if password is None:
+        password = getpass.getpass("password: ")
+    services = Services.open(settings)
+    try:
+        user = await create_staff(services.db, services.cache, email, password, chosen, utcnow())
+    except DomainError as exc:
+        print(f"commerce: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+    print(f"staff account {user.email} created with {', '.join(sorted(chosen))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Money as exact integer minor units: the one place that converts and rounds.
+
+Amounts are stored and computed as `int` minor units (cents). Conversion to and
+from the `Decimal` strings that clients see happens only here, and so does
+every rounding rule, so no float ever touches a price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# ISO 4217 minor-unit exponents of the currencies a shop can be configured with.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CHF": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "JPY": 0,
+    "KRW": 0,
+}
+
+
+class MoneyFormatError(ValueError):
+    """An amount that cannot be represented exactly in the currency."""
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in minor units of `currency`."""
+
+    minor: int
+    currency: str
+
+    @property
+    def amount(self) -> Decimal:
+        return to_decimal(self.minor, self.currency)
+
+
+def exponent(currency: str) -> int:
+    return CURRENCY_EXPONENTS[currency]
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """`1990` USD -> `Decimal('19.90')`: always with the currency's number of places."""
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def to_minor(amount: Decimal | str | int, currency: str) -> int:
+    """`Decimal('19.9')` USD -> `1990`; refuses amounts finer than the minor unit."""
+    try:
+        value = Decimal(amount) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation:
+        raise MoneyFormatError(f"{amount!r} is not a decimal amount") from None
+    if not value.is_finite():
+        raise MoneyFormatError(f"{amount!r} is not a finite amount")
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        places = exponent(currency)
+        raise MoneyFormatError(f"{value} has more than {places} decimal places for {currency}")
+    return int(scaled)
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """Integer division rounded half away from zero (commercial rounding)."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` in proportion to `weights` so the parts sum to `total` exactly.
+
+    Largest-remainder method: each part gets the floor of its exact share, and the
+    units left over go to the parts with the largest remainders (earliest first on
+    ties), so the result is deterministic.
+    """
+    weight_sum = sum(weights)
+    if total < 0 or any(w < 0 for w in weights):
+        raise ValueError("allocate takes a non-negative total and weights")
+    if weight_sum == 0:
+        if total:
+            raise ValueError("cannot allocate a non-zero total over zero weights")
+        return [0 for _ in weights]
+    floors = [total * w // weight_sum for w in weights]
+    remainders = [total * w % weight_sum for w in weights]
+    left = total - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors

@@ -1,0 +1,170 @@
+"""Settings read from environment variables, checked once at start-up.
+
+Every setting has a safe default for the embedded configuration (SQLite and an
+in-process cache). A malformed value raises `SettingsError` with one line that
+names the variable, so the process stops before serving anything.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.money import CURRENCY_EXPONENTS
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    debug: bool = False
+    currency: str = "USD"
+    cache_prefix: str = "commerce"
+    cache_ttl_seconds: int = 3600
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    db_pool_size: int = 10
+    redis_max_connections: int = 50
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+    max_query_cost: int = 5000
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false (1/0, yes/no), got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return f"sqlite+aiosqlite:///{data_dir / 'commerce.db'}"
+    scheme = urlsplit(raw).scheme
+    # Accept the URLs operators usually have and pick the async driver ourselves.
+    aliases = {
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+    }
+    if scheme not in aliases:
+        raise SettingsError(
+            "DATABASE_URL must be a sqlite:// or postgresql:// URL, "
+            f"got scheme {scheme or '(none)'!r}"
+        )
+    rest = raw[len(scheme) :]
+    postgres = aliases[scheme].startswith("postgresql")
+    if postgres and not urlsplit(raw).hostname and "host=" not in raw:
+        raise SettingsError("DATABASE_URL for PostgreSQL must name a host")
+    return aliases[scheme] + rest
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("REDIS_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError(f"REDIS_URL must be a redis:// or rediss:// URL, got {raw!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise SettingsError(f"REDIS_URL must name a host, got {raw!r}")
+    return raw
+
+
+def _secret_key(env: Mapping[str, str], database_url: str, data_dir: Path) -> str:
+    raw = env.get("SECRET_KEY")
+    if raw is not None:
+        if len(raw) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters long")
+        return raw
+    if not database_url.startswith("sqlite"):
+        # Several workers and machines must share one key: it cannot be made up here.
+        raise SettingsError("SECRET_KEY is required when DATABASE_URL is not SQLite")
+    # Embedded default: one key per data directory, kept across restarts.
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        if len(key) >= 32:
+            return key
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `env` (the process environment by default)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("COMMERCE_DATA_DIR", "var")).resolve()
+    database_url = _database_url(env, data_dir)
+    if database_url.startswith("sqlite") and ":memory:" not in database_url:
+        Path(database_url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
+    currency = env.get("CURRENCY", "USD").strip().upper()
+    if currency not in CURRENCY_EXPONENTS:
+        known = ", ".join(sorted(CURRENCY_EXPONENTS))
+        raise SettingsError(f"CURRENCY must be one of {known}, got {currency!r}")
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret_key(env, database_url, data_dir),
+        redis_url=_redis_url(env),
+        debug=_bool(env, "DEBUG", False),
+        currency=currency,
+        cache_prefix=env.get("CACHE_PREFIX", "commerce").strip() or "commerce",
+        cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 3600),
+        access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
+        refresh_token_ttl_seconds=_int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10),
+        redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 50),
+        max_query_depth=_int(env, "MAX_QUERY_DEPTH", 12),
+        max_aliases=_int(env, "MAX_ALIASES", 30),
+        max_tokens=_int(env, "MAX_TOKENS", 4000),
+        max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+        log_level=log_level,
+    )

@@ -1,0 +1,1 @@
+"""Account resolvers: sign-in, sessions and the signed-in user."""

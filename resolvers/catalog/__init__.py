@@ -1,0 +1,1 @@
+"""Catalog resolvers: visibility rules and the calls into `app.catalog`."""

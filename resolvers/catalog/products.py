@@ -1,0 +1,148 @@
+"""Reading products and variants, with the storefront's visibility rule.
+
+Customers and anonymous callers see PUBLISHED products only; staff see all.
+A product that is not visible is reported as missing, like an unknown id.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.catalog.availability import product_stock_status, stock_status
+from app.catalog.listing import (
+    ProductFilter,
+    ProductPage,
+    ProductSort,
+    count_products,
+    find_products,
+)
+from app.catalog.models import Product, ProductStatus, ProductVariant, StockStatus
+from app.catalog.products import normalize_tags
+from app.errors import ErrorCode, fail
+from app.ids import InvalidCursor
+from app.money import MoneyFormatError, to_minor
+from resolvers.context import Context
+
+MAX_PAGE_SIZE = 100
+_ALL_STATUSES = frozenset(s.value for s in ProductStatus)
+_PUBLISHED = frozenset({ProductStatus.PUBLISHED.value})
+
+
+async def visible_statuses(ctx: Context) -> frozenset[str]:
+    return _ALL_STATUSES if await ctx.is_staff() else _PUBLISHED
+
+
+async def _visible(ctx: Context, product: Product | None) -> Product | None:
+    if product is None or product.status in await visible_statuses(ctx):
+        return product
+    return None
+
+
+async def product_by_id(ctx: Context, product_id: int) -> Product | None:
+    return await _visible(ctx, await ctx.loaders.product.load(product_id))
+
+
+async def product_by_slug(ctx: Context, slug: str) -> Product | None:
+    return await _visible(ctx, await ctx.loaders.product_by_slug.load(slug))
+
+
+async def variant_by_id(ctx: Context, variant_id: int) -> ProductVariant | None:
+    variant = await ctx.loaders.variant.load(variant_id)
+    if variant is None or await product_by_id(ctx, variant.product_id) is None:
+        return None
+    return variant
+
+
+def check_page_size(first: int) -> None:
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise fail(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE_SIZE}", "first")
+
+
+def _minor(amount: Decimal | None, currency: str, name: str) -> int | None:
+    if amount is None:
+        return None
+    try:
+        return to_minor(amount, currency)
+    except MoneyFormatError as exc:
+        raise fail(ErrorCode.INVALID, str(exc), "filter", name) from None
+
+
+async def product_filter(
+    ctx: Context,
+    *,
+    category_slug: str | None = None,
+    search: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    in_stock: bool | None = None,
+    tags: list[str] | None = None,
+    status: ProductStatus | None = None,
+) -> ProductFilter:
+    statuses = await visible_statuses(ctx)
+    if status is not None:
+        statuses = statuses & {status.value}
+    category_ids: tuple[int, ...] | None = None
+    if category_slug is not None:
+        tree = await ctx.category_tree()
+        node = tree.by_slug.get(category_slug)
+        # An unknown category has no products, rather than being an error.
+        category_ids = tuple(tree.descendant_ids(node.id)) if node else ()
+    if search is not None and len(search) > 200:
+        raise fail(ErrorCode.INVALID, "search is longer than 200 characters", "filter", "search")
+    return ProductFilter(
+        statuses=statuses,
+        category_ids=category_ids,
+        search=search,
+        min_price=_minor(min_price, ctx.currency, "minPrice"),
+        max_price=_minor(max_price, ctx.currency, "maxPrice"),
+        in_stock=in_stock,
+        tags=tuple(normalize_tags(tags or [])),
+    )
+
+
+async def list_products(
+    ctx: Context, flt: ProductFilter, sort: ProductSort, first: int, after: str | None
+) -> ProductPage:
+    check_page_size(first)
+    try:
+        return await find_products(ctx.db, flt, sort, first, after)
+    except InvalidCursor as exc:
+        raise fail(ErrorCode.INVALID, str(exc), "after") from None
+
+
+async def total_products(ctx: Context, flt: ProductFilter) -> int:
+    return await count_products(ctx.db, flt)
+
+
+async def variant_stock_status(ctx: Context, variant: ProductVariant) -> StockStatus:
+    assert variant.id is not None
+    available = await ctx.loaders.available_by_variant.load(variant.id)
+    return stock_status(available, variant.low_stock_threshold)
+
+
+async def quantity_available(ctx: Context, variant: ProductVariant) -> int:
+    assert variant.id is not None
+    return max(0, await ctx.loaders.available_by_variant.load(variant.id))
+
+
+async def product_variants(ctx: Context, product_id: int) -> list[ProductVariant]:
+    return await ctx.loaders.variants_by_product.load(product_id)
+
+
+async def product_availability(ctx: Context, product_id: int) -> StockStatus:
+    variants = await product_variants(ctx, product_id)
+    available = await ctx.loaders.available_by_variant.load_many([v.id for v in variants])
+    return product_stock_status(
+        stock_status(a, v.low_stock_threshold) for v, a in zip(variants, available, strict=True)
+    )
+
+
+async def recommendations(ctx: Context, product_id: int, first: int) -> list[Product]:
+    if not 0 <= first <= 20:
+        raise fail(ErrorCode.INVALID, "first must be between 0 and 20", "first")
+    if first == 0:
+        return []
+    products = await ctx.loaders.recommendations.load((product_id, first))
+    for product in products:  # later product(id) lookups in this request are free
+        ctx.loaders.product.prime(product.id, product)
+    return products

@@ -1,0 +1,139 @@
+"""Per-request context: identity, dataloaders and memoised lookups.
+
+Loaders are built lazily and live for one request only, so cached rows never
+leak between requests or customers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import cached_property, partial
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from app.accounts.permissions import Viewer
+from app.accounts.users import load_viewer
+from app.cache import Cache
+from app.catalog import loaders as catalog
+from app.catalog.categories import CategoryTree, load_tree
+from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
+from app.database import Database
+from app.settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Bounds the size of one IN (...) list; far above any page size we serve.
+MAX_BATCH = 1000
+
+
+def _loader(db: Database, batch: Callable[[Database, Sequence[K]], Any]) -> DataLoader[K, V]:
+    return DataLoader(partial(batch, db), max_batch_size=MAX_BATCH)
+
+
+class Loaders:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @cached_property
+    def product(self) -> DataLoader[int, Product | None]:
+        return _loader(self._db, catalog.products_by_id)
+
+    @cached_property
+    def product_by_slug(self) -> DataLoader[str, Product | None]:
+        return _loader(self._db, catalog.products_by_slug)
+
+    @cached_property
+    def variants_by_product(self) -> DataLoader[int, list[ProductVariant]]:
+        return _loader(self._db, catalog.variants_by_product)
+
+    @cached_property
+    def variant(self) -> DataLoader[int, ProductVariant | None]:
+        return _loader(self._db, catalog.variants_by_id)
+
+    @cached_property
+    def images_by_product(self) -> DataLoader[int, list[ProductImage]]:
+        return _loader(self._db, catalog.images_by_product)
+
+    @cached_property
+    def tags_by_product(self) -> DataLoader[int, list[str]]:
+        return _loader(self._db, catalog.tags_by_product)
+
+    @cached_property
+    def available_by_variant(self) -> DataLoader[int, int]:
+        return _loader(self._db, catalog.available_by_variant)
+
+    @cached_property
+    def stocks_by_variant(self) -> DataLoader[int, list[Stock]]:
+        return _loader(self._db, catalog.stocks_by_variant)
+
+    @cached_property
+    def warehouse(self) -> DataLoader[int, Warehouse | None]:
+        return _loader(self._db, catalog.warehouses_by_id)
+
+    @cached_property
+    def recommendations(self) -> DataLoader[tuple[int, int], list[Product]]:
+        return _loader(self._db, catalog.recommendations)
+
+
+class Context:
+    """What every resolver sees as `info.context`."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        cache: Cache,
+        clock: Callable[[], datetime],
+        request_id: str,
+        user_id: int | None,
+        request: Any = None,
+        response: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.cache = cache
+        self.clock = clock
+        self.request_id = request_id
+        self.user_id = user_id
+        self.request = request
+        self.response = response
+        self._viewer: asyncio.Future[Viewer | None] | None = None
+        self._tree: asyncio.Future[CategoryTree] | None = None
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.db)
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def viewer(self) -> Viewer | None:
+        """The signed-in user, loaded (from the cache) on first use; None when anonymous."""
+        if self.user_id is None:
+            return None
+        if self._viewer is None:
+            self._viewer = asyncio.ensure_future(load_viewer(self.db, self.cache, self.user_id))
+        return await asyncio.shield(self._viewer)
+
+    async def is_staff(self) -> bool:
+        viewer = await self.viewer()
+        return viewer is not None and viewer.is_staff
+
+    async def category_tree(self) -> CategoryTree:
+        """The category tree, read once per request (sibling resolvers share the read)."""
+        if self._tree is None:
+            self._tree = asyncio.ensure_future(load_tree(self.db, self.cache))
+        return await asyncio.shield(self._tree)
+
+    def forget_category_tree(self) -> None:
+        """After a write in this request, the next read must see it."""
+        self._tree = None

@@ -1,0 +1,16 @@
+"""The signed-in user."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.accounts.types import User
+from schema.common import CtxInfo
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The signed-in user; null when anonymous.")
+    async def me(self, info: CtxInfo) -> User | None:
+        viewer = await info.context.viewer()
+        return User.from_viewer(viewer) if viewer else None

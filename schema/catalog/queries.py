@@ -1,0 +1,85 @@
+"""Catalog queries: products, product, categories, category, warehouses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.accounts.permissions import Permission, require_permission
+from app.catalog.listing import ProductSort as DomainSort
+from app.ids import parse_int_id
+from resolvers.catalog import products as resolve
+from resolvers.catalog import warehouses as resolve_warehouses
+from schema.catalog.inputs import ProductFilter, ProductSort
+from schema.catalog.types import Category, Product, ProductConnection, Warehouse
+from schema.common import CtxInfo
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(
+        description="Products, newest first unless sorted otherwise. "
+        "Customers see PUBLISHED ones only."
+    )
+    async def products(
+        self,
+        info: CtxInfo,
+        first: Annotated[int, strawberry.argument(description="At most 100.")],
+        after: str | None = None,
+        filter: ProductFilter | None = None,
+        sort: Annotated[
+            ProductSort,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="RELEVANCE ranks by the search words (NEWEST without them)."
+            ),
+        ] = DomainSort.NEWEST,
+    ) -> ProductConnection:
+        ctx = info.context
+        f = filter or ProductFilter()
+        flt = await resolve.product_filter(
+            ctx,
+            category_slug=f.category_slug,
+            search=f.search,
+            min_price=f.min_price,
+            max_price=f.max_price,
+            in_stock=f.in_stock,
+            tags=f.tags,
+            status=f.status,
+        )
+        page = await resolve.list_products(ctx, flt, DomainSort(sort), first, after)
+        return ProductConnection.from_page(page, flt, ctx.currency)
+
+    @strawberry.field(
+        description="A product by slug or id; null when there is none (or it is not published)."
+    )
+    async def product(
+        self, info: CtxInfo, slug: str | None = None, id: strawberry.ID | None = None
+    ) -> Product | None:
+        ctx = info.context
+        if slug is not None:
+            row = await resolve.product_by_slug(ctx, slug)
+        elif id is not None:
+            pk = parse_int_id(id, "Product")
+            row = await resolve.product_by_id(ctx, pk) if pk is not None else None
+        else:
+            return None
+        return Product.from_model(row, ctx.currency) if row else None
+
+    @strawberry.field(description="Every category, parents before their children.")
+    async def categories(self, info: CtxInfo) -> list[Category]:
+        tree = await info.context.category_tree()
+        return [Category.from_node(node, tree) for node in tree.ordered()]
+
+    @strawberry.field
+    async def category(self, info: CtxInfo, slug: str) -> Category | None:
+        tree = await info.context.category_tree()
+        node = tree.by_slug.get(slug)
+        return Category.from_node(node, tree) if node else None
+
+    @strawberry.field(description="Staff only.")
+    async def warehouses(self, info: CtxInfo) -> list[Warehouse]:
+        require_permission(await info.context.viewer(), Permission.MANAGE_PRODUCTS)
+        return [
+            Warehouse.from_model(w) for w in await resolve_warehouses.all_warehouses(info.context)
+        ]

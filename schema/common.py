@@ -1,0 +1,77 @@
+"""Types every domain uses: Node, Money, UserError, PageInfo."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.errors import DomainError, fail
+from app.errors import ErrorCode as DomainErrorCode
+from app.ids import parse_int_id
+from app.money import to_decimal
+from app.unset import UNSET
+from resolvers.context import Context
+
+CtxInfo = Info[Context, None]
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stable error codes.")
+
+
+@strawberry.interface(description="An object with a global id; `node(id:)` fetches any of them.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="An exact amount of money.")
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, minor: int, currency: str) -> Money:
+        return cls(amount=to_decimal(minor, currency), currency=currency)
+
+    @classmethod
+    def maybe(cls, minor: int | None, currency: str) -> Money | None:
+        return None if minor is None else cls.of(minor, currency)
+
+
+@strawberry.type(description="An expected failure of a mutation; nothing was changed.")
+class UserError:
+    field: list[str] | None
+    message: str
+    code: ErrorCode  # type: ignore[valid-type]
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> list[UserError]:
+        return [
+            cls(field=list(p.field) if p.field else None, message=p.message, code=p.code)
+            for p in error.problems
+        ]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+FirstArg = Annotated[int, strawberry.argument(description="How many to return, at most 100.")]
+
+
+def decode_id(value: str, type_name: str, *field: str) -> int:
+    """The key of a global id of `type_name`; NOT_FOUND (as for an unknown id) otherwise."""
+    key = parse_int_id(value, type_name)
+    if key is None:
+        raise fail(DomainErrorCode.NOT_FOUND, f"no {type_name} with this id", *field)
+    return key
+
+
+def given(value: Any) -> Any:
+    """Strawberry's UNSET (argument not sent) as the services' UNSET."""
+    return UNSET if value is strawberry.UNSET else value

@@ -1,0 +1,109 @@
+"""Schema extensions: limits on what a request may ask, and the error policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
+
+from app.errors import DomainError
+from schema.cost import operation_cost
+
+log = logging.getLogger("commerce.graphql")
+
+INTERNAL_ERROR = "internal error"
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error the client did not cause: a bug or an outage, to be masked and logged."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | DomainError):
+        return False
+    # Errors about the request itself (bad variable values) carry its nodes but no path.
+    return error.path is not None or not error.nodes
+
+
+def _request_id(execution_context: ExecutionContext | None) -> str | None:
+    context = getattr(execution_context, "context", None)
+    return getattr(context, "request_id", None)
+
+
+def log_unexpected(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            original = error.original_error
+            log.error(
+                "unexpected error in %s (request %s): %s",
+                ".".join(str(p) for p in error.path or []) or "operation",
+                _request_id(execution_context),
+                original,
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
+
+
+def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """Expected failures get their stable code; unexpected ones are masked with the request id."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        problem = original.problems[0]
+        extensions: dict[str, Any] = {"code": problem.code.value}
+        if problem.field:
+            extensions["field"] = list(problem.field)
+        return GraphQLError(
+            original.args[0], nodes=error.nodes, path=error.path, extensions=extensions
+        )
+    if is_unexpected(error):
+        return GraphQLError(
+            INTERNAL_ERROR,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
+        )
+    return error
+
+
+class ErrorPolicy(SchemaExtension):
+    """Applies `shape_error` to every error of the operation's result."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = _request_id(self.execution_context)
+            result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[union-attr]
+
+
+class CostLimit(SchemaExtension):
+    """Refuses operations whose computed cost (see `schema.cost`) is over the limit."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and not ctx.result:
+            cost = operation_cost(
+                ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
+            )
+            if cost is not None and cost > self.max_cost:
+                ctx.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"query cost {cost} exceeds the limit of {self.max_cost}; "
+                            "ask for fewer items (first) or fewer nested lists",
+                            extensions={
+                                "code": "QUERY_TOO_COSTLY",
+                                "cost": cost,
+                                "limit": self.max_cost,
+                            },
+                        )
+                    ],
+                )
+        yield
