@@ -350,10 +350,12 @@ async def seed(
         await _insert(session, ProductImage, image_rows)
         variant_ids = await _insert(session, ProductVariant, variant_rows)
 
+        # Every 17th product is sold out in every variant; others vary per variant.
+        sold_out = {product_ids[i] for i in range(3, len(product_ids), 17)}
         stock_rows = []
-        for variant_id in variant_ids:
+        for variant_id, variant in zip(variant_ids, variant_rows, strict=True):
             roll = rng.random()
-            if roll < 0.08:
+            if roll < 0.08 or variant["product_id"] in sold_out:
                 levels = (0, 0)  # out of stock everywhere
             elif roll < 0.20:
                 levels = (rng.randint(1, 3), 0)  # low stock

@@ -16,6 +16,7 @@ from app.cache import Cache
 from app.database import Database
 from app.errors import ErrorCode, fail
 
+_PERMISSION_NAMES = frozenset(p.value for p in Permission)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -68,7 +69,7 @@ def _viewer(info: dict[str, Any]) -> Viewer | None:
         first_name=info["first_name"],
         last_name=info["last_name"],
         is_staff=info["is_staff"],
-        permissions=frozenset(Permission(p) for p in info["permissions"] if p in Permission),
+        permissions=frozenset(Permission(p) for p in info["permissions"] if p in _PERMISSION_NAMES),
     )
 
 

@@ -1,0 +1,213 @@
+"""Fixtures: every test runs against a fresh database made by the migrations.
+
+Tests run twice: on SQLite with the in-process cache, and on PostgreSQL with
+Redis (127.0.0.1, default ports). Without those servers the second run is
+skipped, except under CI=true, where they are required.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.accounts.models import User
+from app.accounts.passwords import hash_password
+from app.accounts.permissions import ALL_PERMISSIONS, Permission
+from app.accounts.users import create_staff
+from app.asgi import create_app
+from app.database import create_engine
+from app.migrate import upgrade
+from app.seed import SeedReport, seed
+from app.services import Services
+from app.settings import Settings
+from tests.support import Clock, GraphQLClient
+
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+PASSWORD = "correct horse battery 9"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        missing = [
+            name
+            for name, port in (("PostgreSQL", PG_PORT), ("Redis", 6379))
+            if not _reachable(PG_HOST if name == "PostgreSQL" else "127.0.0.1", port)
+        ]
+        if missing:
+            message = f"{' and '.join(missing)} not reachable on 127.0.0.1"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{message}: required under CI=true")
+            pytest.skip(message)
+    return str(request.param)
+
+
+def _pg_url(database: str) -> str:
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+async def _pg_admin(sql: str) -> None:
+    connection = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres"
+    )
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _settings(url: str, redis: bool) -> Settings:
+    return Settings(
+        database_url=url,
+        secret_key=SECRET,
+        redis_url=REDIS_URL if redis else None,
+        cache_prefix=f"test-{uuid.uuid4().hex[:12]}",
+    )
+
+
+@pytest.fixture(scope="session")
+def template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per run; each test gets a copy of it."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        name = f"commerce_tpl_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+
+    async def migrate() -> None:
+        engine = create_engine(_settings(url, redis=False))
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    yield url if backend == "postgres" else str(path)
+    if backend == "postgres":
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(backend: str, template: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        copy = tmp_path / "test.db"
+        shutil.copyfile(template, copy)
+        yield f"sqlite+aiosqlite:///{copy}"
+        return
+    name = f"commerce_t_{uuid.uuid4().hex[:12]}"
+    template_name = template.rsplit("/", 1)[-1]
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _pg_url(name)
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(backend: str, database_url: str) -> Settings:
+    return _settings(database_url, redis=backend == "postgres")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@dataclass
+class Server:
+    app: Starlette
+    services: Services
+    client: GraphQLClient
+    clock: Clock
+
+    @property
+    def statements(self) -> int:
+        return self.services.db.counter.total
+
+
+@pytest.fixture
+async def server(settings: Settings, clock: Clock) -> AsyncIterator[Server]:
+    app = create_app(settings, clock=clock)
+    services: Services = app.state.services
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield Server(app, services, GraphQLClient(http, services.db.counter), clock)
+
+
+@pytest.fixture
+def api(server: Server) -> GraphQLClient:
+    return server.client
+
+
+async def sign_in(api: GraphQLClient, email: str, password: str = PASSWORD) -> str:
+    response = await api.query(
+        "mutation($e: String!, $p: String!) { tokenCreate(email: $e, password: $p) "
+        "{ token { accessToken } userErrors { code } } }",
+        {"e": email, "p": password},
+    )
+    payload = response.data["tokenCreate"]
+    assert payload["userErrors"] == [], payload
+    return str(payload["token"]["accessToken"])
+
+
+async def make_staff(
+    server: Server,
+    email: str = "staff@example.com",
+    permissions: frozenset[Permission] = ALL_PERMISSIONS,
+) -> str:
+    await create_staff(
+        server.services.db, server.services.cache, email, PASSWORD, permissions, server.clock()
+    )
+    return await sign_in(server.client, email)
+
+
+async def make_customer(server: Server, email: str = "customer@example.com") -> str:
+    password_hash = await hash_password(PASSWORD)
+    async with server.services.db.transaction() as session:
+        session.add(
+            User(email=email, password_hash=password_hash, first_name="Casey", last_name="Buyer")
+        )
+    return await sign_in(server.client, email)
+
+
+@pytest.fixture
+async def staff_token(server: Server) -> str:
+    return await make_staff(server)
+
+
+@pytest.fixture
+async def customer_token(server: Server) -> str:
+    return await make_customer(server)
+
+
+@pytest.fixture
+async def demo(server: Server) -> SeedReport:
+    """The demo catalog (130 products, 2-4 variants each)."""
+    return await seed(
+        server.services.db, server.services.cache, products=130, staff_password=PASSWORD
+    )

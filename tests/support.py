@@ -1,0 +1,133 @@
+"""Test helpers: the client contract's operations and a GraphQL client over the ASGI app."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from graphql import parse, print_ast
+from graphql.language import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    Visitor,
+    visit,
+)
+
+CONTRACT = Path(__file__).parent / "contract"
+
+
+class _Spreads(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def enter_fragment_spread(self, node: Any, *_: Any) -> None:
+        self.names.append(node.name.value)
+
+
+@functools.cache
+def contract_operations() -> dict[str, DocumentNode]:
+    """Every contract operation as a standalone document with the fragments it uses."""
+    operations: dict[str, DocumentNode] = {}
+    for path in sorted(CONTRACT.glob("*.graphql")):
+        document = parse(path.read_text())
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode) or definition.name is None:
+                continue
+            needed: dict[str, FragmentDefinitionNode] = {}
+            pending = [definition]
+            while pending:
+                spreads = _Spreads()
+                visit(pending.pop(), spreads)
+                for name in spreads.names:
+                    if name not in needed:
+                        needed[name] = fragments[name]
+                        pending.append(fragments[name])
+            operations[definition.name.value] = DocumentNode(
+                definitions=(definition, *needed.values())
+            )
+    return operations
+
+
+def operation(name: str) -> str:
+    return print_ast(contract_operations()[name])
+
+
+class Clock:
+    """A clock the tests move by hand instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Result:
+    status: int
+    body: dict[str, Any]
+    headers: httpx.Headers
+    statements: int
+
+    @property
+    def data(self) -> dict[str, Any]:
+        assert "errors" not in self.body, self.body.get("errors")
+        return self.body["data"]  # type: ignore[no-any-return]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.body.get("errors") or []
+
+    @property
+    def error_codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+
+@dataclass
+class GraphQLClient:
+    http: httpx.AsyncClient
+    counter: Any
+    token: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Result:
+        sent = {"content-type": "application/json", **self.headers, **(headers or {})}
+        bearer = token or self.token
+        if bearer:
+            sent["authorization"] = f"Bearer {bearer}"
+        before = self.counter.total
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
+        return Result(
+            status=response.status_code,
+            body=response.json(),
+            headers=response.headers,
+            statements=self.counter.total - before,
+        )
+
+    async def op(self, name: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Result:
+        """Send the contract operation `name`, exactly as clients do."""
+        return await self.query(operation(name), variables, **kwargs)
+
+    def as_user(self, token: str | None) -> GraphQLClient:
+        return GraphQLClient(self.http, self.counter, token, dict(self.headers))
