@@ -301,7 +301,8 @@ async def test_variant_update_changes_price_range(api: GraphQLClient, staff_toke
     negative = await staff.op("VariantUpdate", {"id": small, "input": {"price": "-3"}})
     assert negative.data["variantUpdate"]["userErrors"][0]["code"] == "INVALID"
     float_price = await staff.query(
-        "mutation($id: ID!) { variantUpdate(id: $id, input: {price: 9.5}) { userErrors { code } } }",
+        "mutation($id: ID!) {"
+        " variantUpdate(id: $id, input: {price: 9.5}) { userErrors { code } } }",
         {"id": small},
     )
     assert float_price.status == 200
@@ -349,7 +350,8 @@ async def test_stock_set(api: GraphQLClient, staff_token: str) -> None:
     )
     assert anonymous.data["stockSet"]["userErrors"][0]["code"] == "PERMISSION_DENIED"
     stocks = await staff.query(
-        "query($id: ID!) { node(id: $id) { ... on ProductVariant { quantityAvailable stocks { quantity } } } }",
+        "query($id: ID!) { node(id: $id) {"
+        " ... on ProductVariant { quantityAvailable stocks { quantity } } } }",
         {"id": variant},
     )
     assert stocks.data["node"] == {"quantityAvailable": 40, "stocks": [{"quantity": 40}]}
