@@ -155,11 +155,13 @@ class Cache:
     retry_after_seconds = 5.0
     lock_ttl_ms = 3000
     lock_wait_seconds = 0.3
+    close_wait_seconds = 5.0
 
     def __init__(self, backend: Backend, ttl_seconds: int) -> None:
         self.backend = backend
         self.ttl_seconds = ttl_seconds
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._down_until = 0.0
         self._pending_bumps: set[str] = set()
 
@@ -179,24 +181,27 @@ class Cache:
         if raw is not None:
             return orjson.loads(raw)  # type: ignore[no-any-return]
         # Coalesce per version: a load that began before a write is not shared
-        # with requests that arrive after it.
+        # with requests that arrive after it. The load runs as its own task, so a
+        # requester that goes away (cancelled) neither cancels it for the others
+        # nor leaves a half-done Redis command behind.
         name = f"{family}:{version}:{key}"
         running = self._inflight.get(name)
-        if running is not None:
-            return await asyncio.shield(running)  # type: ignore[no-any-return]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[name] = future
-        try:
-            value = await self._load_and_store(family, version, key, load)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: there may be no other waiter
-            raise
-        else:
-            future.set_result(value)
-            return value
-        finally:
-            del self._inflight[name]
+        if running is None:
+            running = self._spawn(self._load_and_store(family, version, key, load))
+            self._inflight[name] = running
+            running.add_done_callback(lambda _task: self._inflight.pop(name, None))
+        return await asyncio.shield(running)  # type: ignore[no-any-return]
+
+    def _spawn(self, work: Awaitable[T]) -> asyncio.Future[T]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone
 
     async def _load_and_store(
         self, family: str, version: str, key: str, load: Callable[[], Awaitable[T]]
@@ -242,6 +247,9 @@ class Cache:
         return True
 
     async def close(self) -> None:
+        # Let commands already sent finish, so their connections go back to the pool.
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.close_wait_seconds)
         await self.backend.close()
 
     async def _flush_bumps(self) -> None:
@@ -261,7 +269,9 @@ class Cache:
                 _close(operation)
                 return _FAILED
         try:
-            return await operation
+            # Shielded: a request aborted mid-call (client gone, a sibling field failed)
+            # must not cut a command half-sent and poison the pooled connection.
+            return await asyncio.shield(self._spawn(operation))
         except (RedisError, OSError, TimeoutError) as exc:
             if self.available:
                 log.warning("cache unavailable, serving from the database: %s", exc)

@@ -155,7 +155,7 @@ def _error_response(exc: HTTPException, request: Request) -> Response:
     if isinstance(exc, AuthenticationFailed):
         code = "UNAUTHENTICATED"
         headers["www-authenticate"] = 'Bearer error="invalid_token"'
-    elif status == 400 and "mutations are not allowed when using GET" in exc.reason.lower():
+    elif status == 400 and "mutations are not allowed when using get" in exc.reason.lower():
         status, code = 405, "METHOD_NOT_ALLOWED"
         headers["allow"] = "POST"
     elif status == 405:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
@@ -77,6 +77,30 @@ class ErrorPolicy(SchemaExtension):
         if errors:
             request_id = _request_id(self.execution_context)
             result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[union-attr]
+
+
+class OperationChoice(SchemaExtension):
+    """A document with several operations must name the one to run (GraphQL spec, 6.1)."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        # `operation_name` falls back to the first operation; only the client's own choice counts.
+        chosen = ctx._provided_operation_name
+        if document is not None and not ctx.result and chosen is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                ctx.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "the document holds several operations: "
+                            "name the one to run in operationName",
+                            extensions={"code": "BAD_REQUEST"},
+                        )
+                    ],
+                )
+        yield
 
 
 class CostLimit(SchemaExtension):

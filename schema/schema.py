@@ -23,7 +23,7 @@ from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
-from schema.extensions import CostLimit, ErrorPolicy, log_unexpected
+from schema.extensions import CostLimit, ErrorPolicy, OperationChoice, log_unexpected
 from schema.node import NodeQuery
 from schema.scalars import SCALAR_MAP
 
@@ -63,6 +63,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        OperationChoice,
         lambda: CostLimit(limits.max_cost),
     ]
     return CommerceSchema(

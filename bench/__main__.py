@@ -1,0 +1,145 @@
+"""`python -m bench`: see `python -m bench --help`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.load import Result, measure
+from bench.operations import load_operations
+from bench.report import table
+from bench.scenarios import build_scenarios
+from bench.server import BenchError, commerce, environment, running_server
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    products: int
+    seconds: float
+    warmup: float
+    concurrency: int
+    max_requests: int
+    workers: int
+    postgres: str | None
+    redis: str | None
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Seed a catalog, serve it and measure the main storefront operations.",
+    )
+    parser.add_argument("--products", type=int, default=10_000, help="catalog size (10000)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario (10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured, per scenario (1)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
+    parser.add_argument(
+        "--max-requests", type=int, default=100_000, help="cap per scenario (100000)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes; >1 needs --postgres (1)"
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="server URL of PostgreSQL, e.g. postgresql://postgres@127.0.0.1:5432/postgres; "
+        "a fresh database is created there and dropped afterwards (needs --redis)",
+    )
+    parser.add_argument("--redis", metavar="URL", help="e.g. redis://127.0.0.1:6379/0")
+    args = parser.parse_args(argv)
+    if (args.postgres is None) != (args.redis is None):
+        parser.error("--postgres and --redis go together")
+    if args.workers > 1 and args.postgres is None:
+        parser.error("--workers above 1 needs --postgres and --redis")
+    if min(args.products, args.concurrency, args.max_requests, args.workers) < 1:
+        parser.error("--products, --concurrency, --max-requests and --workers must be positive")
+    if args.seconds <= 0 or args.warmup < 0:
+        parser.error("--seconds must be positive and --warmup not negative")
+    return Options(
+        products=args.products,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        concurrency=args.concurrency,
+        max_requests=args.max_requests,
+        workers=args.workers,
+        postgres=args.postgres,
+        redis=args.redis,
+    )
+
+
+def progress(message: str) -> None:
+    # On stderr, so stdout holds only the figures.
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def run_scenarios(base_url: str, options: Options) -> list[Result]:
+    limits = httpx.Limits(
+        max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+    )
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        scenarios = await build_scenarios(client, load_operations())
+        results = []
+        for scenario in scenarios:
+            progress(f"{scenario.name}: {options.warmup:g} s warm-up, {options.seconds:g} s load")
+            if options.warmup:
+                await measure(
+                    client, scenario, options.concurrency, options.warmup, options.max_requests
+                )
+            results.append(
+                await measure(
+                    client, scenario, options.concurrency, options.seconds, options.max_requests
+                )
+            )
+    return results
+
+
+def run(options: Options) -> None:
+    database = "PostgreSQL + Redis" if options.postgres else "SQLite + in-process cache"
+    with (
+        tempfile.TemporaryDirectory(prefix="commerce-bench-") as data_dir,
+        environment(Path(data_dir), options.postgres, options.redis) as env,
+    ):
+        progress(f"migrating a fresh {database} database")
+        commerce(env, "migrate")
+        progress(f"seeding {options.products} products")
+        started = time.perf_counter()
+        seeded = commerce(env, "seed", "--products", str(options.products))
+        seed_seconds = time.perf_counter() - started
+        progress(f"starting the server with {options.workers} worker(s)")
+        with running_server(env, options.workers, Path(data_dir) / "server.log") as base_url:
+            results = asyncio.run(run_scenarios(base_url, options))
+    print(f"database:    {database}, {options.workers} worker(s)")
+    print(f"catalog:     {seeded.splitlines()[0]}")
+    print(f"seed:        {seed_seconds:.1f} s (whole `commerce seed` process)")
+    print(
+        f"load:        {options.concurrency} concurrent, {options.seconds:g} s per scenario "
+        f"after {options.warmup:g} s warm-up, at most {options.max_requests} requests"
+    )
+    print()
+    print(table(results))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    try:
+        run(options)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        # The `finally` blocks have stopped the server and removed its data by now.
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The HTTP surface: health checks, request ids, GraphQL-over-HTTP rules, masked errors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.asgi import create_app
+from app.seed import SeedReport
+from app.settings import Settings
+from tests.conftest import Server
+from tests.support import GraphQLClient, operation
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def test_healthz_and_readyz_report_the_parts(server: Server, backend: str) -> None:
+    http = server.client.http
+    alive = await http.get("/healthz")
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    expected = {"status": "ok", "database": "ok"}
+    if backend == "postgres":
+        expected["redis"] = "ok"
+    assert ready.json() == expected
+
+
+async def test_readyz_is_503_naming_what_is_down(settings: Settings, tmp_path: Path) -> None:
+    # Nothing listens on port 1, and the database file's directory does not exist.
+    down = settings.with_overrides(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'shop.db'}",
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    app = create_app(down)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        ready = await http.get("/readyz")
+        alive = await http.get("/healthz")
+    assert ready.status_code == 503
+    assert ready.json() == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "redis": "unavailable",
+    }
+    assert alive.status_code == 200
+
+
+async def test_request_id_is_echoed_or_made(api: GraphQLClient) -> None:
+    given = await api.query("{ __typename }", headers={"x-request-id": "lb-abc-123"})
+    assert given.headers["x-request-id"] == "lb-abc-123"
+    # A value that could forge log lines is replaced, not trusted.
+    forged = await api.query("{ __typename }", headers={"x-request-id": "x\\n[ERROR] fake"})
+    assert forged.headers["x-request-id"] != "x\\n[ERROR] fake"
+    made = await api.query("{ __typename }")
+    assert len(made.headers["x-request-id"]) >= 16
+
+
+async def test_request_errors_with_graphql_response_json_are_400_without_data(
+    api: GraphQLClient,
+) -> None:
+    syntax = await api.query("{ products(first: 1) {", headers={"accept": GRAPHQL_RESPONSE})
+    assert syntax.status == 400
+    assert syntax.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert "data" not in syntax.body
+    assert "Syntax Error" in syntax.errors[0]["message"]
+
+    unknown = await api.query("{ nope }", headers={"accept": GRAPHQL_RESPONSE})
+    assert unknown.status == 400
+    assert "data" not in unknown.body
+    assert "nope" in unknown.errors[0]["message"]
+
+    # Legacy JSON clients get 200 with errors, as the GraphQL-over-HTTP spec allows.
+    legacy = await api.query("{ nope }", headers={"accept": "application/json"})
+    assert legacy.status == 200
+    assert legacy.headers["content-type"].startswith("application/json")
+    assert "nope" in legacy.errors[0]["message"]
+
+
+async def test_field_errors_keep_status_200_and_data(api: GraphQLClient) -> None:
+    result = await api.query(
+        "query { products(first: 500) { totalCount } __typename }",
+        headers={"accept": GRAPHQL_RESPONSE},
+    )
+    assert result.status == 200
+    # products is non-null, so its error nulls the whole data; the key stays (execution ran).
+    assert "data" in result.body
+    assert result.body["data"] is None
+    assert result.errors[0]["path"] == ["products"]
+    assert "100" in result.errors[0]["message"]
+
+
+async def test_malformed_bodies_get_a_json_error(api: GraphQLClient) -> None:
+    http = api.http
+    not_json = await http.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400
+    assert not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    no_query = await http.post("/graphql", json={"variables": {}})
+    assert no_query.status_code == 400
+    assert no_query.json()["errors"][0]["message"]
+
+
+async def test_mutation_over_get_is_405(api: GraphQLClient) -> None:
+    response = await api.http.get(
+        "/graphql",
+        params={"query": 'mutation { tokenRevoke(refreshToken: "x") { userErrors { code } } }'},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_queries_over_get_work(api: GraphQLClient, demo: SeedReport) -> None:
+    response = await api.http.get(
+        "/graphql",
+        params={"query": "{ categories { name } }"},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert len(response.json()["data"]["categories"]) == demo.categories
+
+
+async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    server: Server, demo: SeedReport, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outage the client did not cause: the variants table has gone.
+    async with server.services.db.transaction() as session:
+        await session.exec(text("ALTER TABLE product_variant RENAME TO product_variant_gone"))  # type: ignore[call-overload]
+    with caplog.at_level(logging.ERROR, logger="commerce.graphql"):
+        result = await server.client.op(
+            "ProductList", {"first": 3}, headers={"x-request-id": "req-boom-1"}
+        )
+    assert result.status == 200
+    assert result.errors, result.body
+    for error in result.errors:
+        assert error["message"] == "internal error"
+        assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "req-boom-1"}
+    body = result.body.__repr__().lower()
+    assert "product_variant" not in body
+    assert "sql" not in body
+    logged = [r for r in caplog.records if "req-boom-1" in r.getMessage()]
+    assert logged, "the masked error is logged with its request id"
+    assert logged[0].exc_info is not None, "with the traceback"
+
+
+async def test_operation_names_select_from_a_multi_operation_document(
+    api: GraphQLClient, demo: SeedReport
+) -> None:
+    document = operation("CategoryTree") + "\nquery Other { __typename }"
+    response = await api.http.post(
+        "/graphql", json={"query": document, "operationName": "Other", "variables": {}}
+    )
+    assert response.json() == {"data": {"__typename": "Query"}}
+    ambiguous = await api.http.post(
+        "/graphql", json={"query": document}, headers={"accept": GRAPHQL_RESPONSE}
+    )
+    assert ambiguous.status_code == 400
+    assert "operationName" in ambiguous.json()["errors"][0]["message"]
