@@ -15,34 +15,17 @@ from sqlalchemy.engine import Connection
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.columns import metadata
 from app.database import create_engine
+from app.migrate import include_object
 from app.settings import load_settings
 
 config = context.config
-
-
-# Full-text search objects are created by migrations but are not on the metadata.
-_UNMANAGED_TABLES = {"product_search"}
-_UNMANAGED_COLUMNS = {("product", "search_vector")}
-
-
-def _include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, _compare_to: object
-) -> bool:
-    if type_ == "table" and (
-        name in _UNMANAGED_TABLES or (name or "").startswith("product_search_")
-    ):
-        return False
-    if type_ == "column" and reflected:
-        table = getattr(getattr(obj, "table", None), "name", None)
-        return (table, name) not in _UNMANAGED_COLUMNS
-    return not (type_ == "index" and name == "ix_product_search_vector")
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        include_object=_include_object,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

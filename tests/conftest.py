@@ -13,6 +13,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ async def _pg_admin(sql: str) -> None:
         await connection.close()
 
 
-def _settings(url: str, redis: bool) -> Settings:
+def settings_for(url: str, redis: bool) -> Settings:
     return Settings(
         database_url=url,
         secret_key=SECRET,
@@ -100,7 +101,7 @@ def template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         url = _pg_url(name)
 
     async def migrate() -> None:
-        engine = create_engine(_settings(url, redis=False))
+        engine = create_engine(settings_for(url, redis=False))
         await upgrade(engine)
         await engine.dispose()
 
@@ -110,23 +111,32 @@ def template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-async def database_url(backend: str, template: str, tmp_path: Path) -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_database(backend: str, template: str, folder: Path) -> AsyncIterator[str]:
+    """A new database copied from the migrated template; dropped afterwards."""
     if backend == "sqlite":
-        copy = tmp_path / "test.db"
+        copy = folder / f"test-{uuid.uuid4().hex[:8]}.db"
         shutil.copyfile(template, copy)
         yield f"sqlite+aiosqlite:///{copy}"
         return
     name = f"commerce_t_{uuid.uuid4().hex[:12]}"
     template_name = template.rsplit("/", 1)[-1]
     await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
-    yield _pg_url(name)
-    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(backend: str, template: str, tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database(backend, template, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def settings(backend: str, database_url: str) -> Settings:
-    return _settings(database_url, redis=backend == "postgres")
+    return settings_for(database_url, redis=backend == "postgres")
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""The `commerce` command, run as operators run it: as a process with environment variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.cli import SCHEMA_FILE
+
+COMMERCE = str(Path(sys.executable).parent / "commerce")
+
+
+def _run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMERCE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    clean.pop("SECRET_KEY", None)
+    return {**clean, "COMMERCE_DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("DATABASE_URL", "mysql://db/shop", "DATABASE_URL"),
+        ("DATABASE_URL", "postgresql:///shop", "DATABASE_URL"),
+        ("REDIS_URL", "http://cache", "REDIS_URL"),
+        ("SECRET_KEY", "short", "SECRET_KEY"),
+        ("DEBUG", "maybe", "DEBUG"),
+        ("CACHE_TTL_SECONDS", "soon", "CACHE_TTL_SECONDS"),
+        ("CURRENCY", "XXX", "CURRENCY"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_one_line(
+    env: dict[str, str], variable: str, value: str, named: str
+) -> None:
+    result = _run("migrate", env={**env, variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+    assert lines[0].startswith("commerce: configuration error:")
+
+
+def test_postgres_needs_a_secret_key(env: dict[str, str]) -> None:
+    result = _run("migrate", env={**env, "DATABASE_URL": "postgresql://u@127.0.0.1/x"})
+    assert result.returncode == 2
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_migrate_seed_create_staff_and_serve(env: dict[str, str]) -> None:
+    not_migrated = _run("serve", "--port", "1", env=env)
+    assert not_migrated.returncode == 2
+    assert "commerce migrate" in not_migrated.stderr
+
+    assert _run("migrate", env=env).returncode == 0
+    seeded = _run("seed", "--products", "12", "--staff-password", "demo-pass-1234", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "12 products" in seeded.stdout
+    assert "admin@example.com / password: demo-pass-1234" in seeded.stdout
+    again = _run("seed", "--if-empty", env=env)
+    assert (again.returncode, again.stdout.strip()) == (
+        0,
+        "the database already has data; not seeding",
+    )
+    assert _run("seed", env=env).returncode == 1
+
+    made = _run(
+        "create-staff", "Picker@Example.com", "--password", "pick-pack-ship-1",
+        "--permissions", "MANAGE_ORDERS", env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "picker@example.com" in made.stdout
+    assert "MANAGE_ORDERS" in made.stdout
+    assert (
+        _run("create-staff", "picker@example.com", "--password", "x" * 12, env=env).returncode == 1
+    )
+    unknown = _run(
+        "create-staff", "p2@example.com", "--password", "x" * 12, "--permissions", "FLY", env=env
+    )
+    assert unknown.returncode == 2
+    assert "FLY" in unknown.stderr
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [COMMERCE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ok"
+        token = httpx.post(
+            f"{base}/graphql",
+            json={
+                "query": "mutation($e: String!, $p: String!) { tokenCreate(email: $e, password: $p)"
+                " { token { accessToken } userErrors { code } } }",
+                "variables": {"e": "picker@example.com", "p": "pick-pack-ship-1"},
+            },
+            timeout=10,
+        ).json()["data"]["tokenCreate"]["token"]["accessToken"]
+        me = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ me { email isStaff } products(first: 1) { totalCount } }"},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        assert me["data"]["me"] == {"email": "picker@example.com", "isStaff": True}
+        assert me["data"]["products"]["totalCount"] > 0
+        ide = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)
+        assert ide.status_code == 200
+        assert "graphiql" in ide.text.lower()
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=20)
+    assert "Traceback" not in errors, errors
+
+
+def test_schema_export_matches_the_committed_sdl(env: dict[str, str]) -> None:
+    exported = _run("schema", "export", "--output", "-", env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == SCHEMA_FILE.read_text(), (
+        "schema/schema.graphql is stale: run `commerce schema export`"
+    )
