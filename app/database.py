@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.errors import DomainError, ErrorCode, fail
 from app.settings import Settings
 
 _SQLITE_PRAGMAS = (
@@ -125,3 +127,16 @@ def _install_listeners(engine: AsyncEngine, counter: StatementCounter) -> None:
         per_request = request_statements.get()
         if per_request is not None:
             per_request.add(statement)
+
+
+async def flush_unique(
+    session: AsyncSession, *field: str, conflict: DomainError | None = None
+) -> None:
+    """Flush; a unique-constraint race lost to a concurrent writer becomes `conflict`
+    (ALREADY_EXISTS by default), and the surrounding transaction rolls back."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise conflict or fail(
+            ErrorCode.ALREADY_EXISTS, "a value that must be unique is already used", *field
+        ) from None

@@ -83,6 +83,9 @@ class GraphQLView(GraphQL[Context, None]):
             clock=services.clock,
             request_id=request_id_var.get() or "-",
             user_id=self._authenticate(request.headers.get("authorization")),
+            sign_in_limiter=services.sign_in_limiter,
+            # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips).
+            client_address=request.client.host if request.client else "unknown",
             request=request,
             response=response,
         )

@@ -1,6 +1,6 @@
 """Imports every domain's tables so that the metadata knows them all."""
 
-from app.accounts.models import RefreshToken, User
+from app.accounts.models import Address, RefreshToken, User
 from app.catalog.models import (
     Category,
     Product,
@@ -12,6 +12,7 @@ from app.catalog.models import (
 )
 
 __all__ = [
+    "Address",
     "Category",
     "Product",
     "ProductImage",

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.cache import Cache, create_cache
+from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
+from app.ratelimit import FailureLimiter, FailureStore, MemoryFailureStore, RedisFailureStore
 from app.settings import Settings
 
 
@@ -17,6 +18,7 @@ class Services:
     settings: Settings
     db: Database
     cache: Cache
+    sign_in_limiter: FailureLimiter
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -27,8 +29,19 @@ class Services:
             settings.cache_ttl_seconds,
             settings.redis_max_connections,
         )
+        store: FailureStore = (
+            RedisFailureStore(cache.backend.client, settings.cache_prefix)
+            if isinstance(cache.backend, RedisBackend)
+            else MemoryFailureStore()
+        )
         return cls(
-            settings=settings, db=Database(create_engine(settings)), cache=cache, clock=clock
+            settings=settings,
+            db=Database(create_engine(settings)),
+            cache=cache,
+            sign_in_limiter=FailureLimiter(
+                store, settings.login_max_failures, settings.login_failure_window_seconds
+            ),
+            clock=clock,
         )
 
     async def close(self) -> None:

@@ -42,6 +42,8 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 4000
     max_query_cost: int = 5000
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 15 * 60
     log_level: str = "INFO"
 
     @property
@@ -166,5 +168,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_aliases=_int(env, "MAX_ALIASES", 30),
         max_tokens=_int(env, "MAX_TOKENS", 4000),
         max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
+        login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
         log_level=log_level,
     )

@@ -14,13 +14,16 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from app.accounts.permissions import Viewer
+from app.accounts import addresses
+from app.accounts.models import Address
+from app.accounts.permissions import Viewer, require_viewer
 from app.accounts.users import load_viewer
 from app.cache import Cache
 from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
 from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
 from app.database import Database
+from app.ratelimit import FailureLimiter
 from app.settings import Settings
 
 K = TypeVar("K")
@@ -75,6 +78,14 @@ class Loaders:
         return _loader(self._db, catalog.warehouses_by_id)
 
     @cached_property
+    def addresses_by_user(self) -> DataLoader[int, list[Address]]:
+        return _loader(self._db, addresses.addresses_by_user)
+
+    @cached_property
+    def address(self) -> DataLoader[int, Address | None]:
+        return _loader(self._db, addresses.addresses_by_id)
+
+    @cached_property
     def recommendations(self) -> DataLoader[tuple[int, int], list[Product]]:
         return _loader(self._db, catalog.recommendations)
 
@@ -91,6 +102,8 @@ class Context:
         clock: Callable[[], datetime],
         request_id: str,
         user_id: int | None,
+        sign_in_limiter: FailureLimiter,
+        client_address: str = "unknown",
         request: Any = None,
         response: Any = None,
     ) -> None:
@@ -100,6 +113,8 @@ class Context:
         self.clock = clock
         self.request_id = request_id
         self.user_id = user_id
+        self.sign_in_limiter = sign_in_limiter
+        self.client_address = client_address
         self.request = request
         self.response = response
         self._viewer: asyncio.Future[Viewer | None] | None = None
@@ -123,6 +138,14 @@ class Context:
         if self._viewer is None:
             self._viewer = asyncio.ensure_future(load_viewer(self.db, self.cache, self.user_id))
         return await asyncio.shield(self._viewer)
+
+    async def signed_in(self) -> Viewer:
+        """The viewer; UNAUTHENTICATED (a userError in mutations) when anonymous."""
+        return require_viewer(await self.viewer())
+
+    def forget_viewer(self) -> None:
+        """After a write to the viewer's account in this request, reload it when next asked."""
+        self._viewer = None
 
     async def is_staff(self) -> bool:
         viewer = await self.viewer()

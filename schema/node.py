@@ -7,8 +7,11 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from app.ids import parse_global_id
+from resolvers.accounts import addresses as resolve_addresses
+from resolvers.accounts import users as resolve_users
 from resolvers.catalog import products as resolve_products
 from resolvers.context import Context
+from schema.accounts.types import Address, User
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
 from schema.common import CtxInfo, Node
 
@@ -36,11 +39,23 @@ async def _warehouse(ctx: Context, key: int) -> Node | None:
     return Warehouse.from_model(row) if row else None
 
 
+async def _address(ctx: Context, key: int) -> Node | None:
+    row = await resolve_addresses.by_id(ctx, key)
+    return Address.from_model(row) if row else None
+
+
+async def _user(ctx: Context, key: int) -> Node | None:
+    viewer = await resolve_users.by_id(ctx, key)
+    return User.from_viewer(viewer) if viewer else None
+
+
 _RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
     "Product": _product,
     "ProductVariant": _variant,
     "Category": _category,
     "Warehouse": _warehouse,
+    "Address": _address,
+    "User": _user,
 }
 
 

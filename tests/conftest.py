@@ -22,8 +22,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app.accounts.models import User
-from app.accounts.passwords import hash_password
 from app.accounts.permissions import ALL_PERMISSIONS, Permission
 from app.accounts.users import create_staff
 from app.asgi import create_app
@@ -197,12 +195,21 @@ async def make_staff(
 
 
 async def make_customer(server: Server, email: str = "customer@example.com") -> str:
-    password_hash = await hash_password(PASSWORD)
-    async with server.services.db.transaction() as session:
-        session.add(
-            User(email=email, password_hash=password_hash, first_name="Casey", last_name="Buyer")
-        )
-    return await sign_in(server.client, email)
+    """A customer signed up through the API; returns its access token."""
+    response = await server.client.op(
+        "AccountRegister",
+        {
+            "input": {
+                "email": email,
+                "password": PASSWORD,
+                "firstName": "Casey",
+                "lastName": "Buyer",
+            }
+        },
+    )
+    payload = response.data["accountRegister"]
+    assert payload["userErrors"] == [], payload
+    return str(payload["token"]["accessToken"])
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Staff permissions and the one check every back-office operation goes through."""
+"""Who may do what: staff permissions and ownership, each checked in one place here."""
 
 from __future__ import annotations
 
@@ -58,3 +58,24 @@ def require_permission(viewer: Viewer | None, permission: Permission) -> Viewer:
 
 def is_staff(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.is_staff
+
+
+def require_viewer(viewer: Viewer | None) -> Viewer:
+    """The signed-in viewer; UNAUTHENTICATED for anonymous callers."""
+    if viewer is None:
+        raise fail(ErrorCode.UNAUTHENTICATED, "sign in to do this")
+    return viewer
+
+
+def can_see(viewer: Viewer | None, owner_id: int | None, staff_permission: Permission) -> bool:
+    """Ownership, in one place: the owner, or staff holding `staff_permission`."""
+    if viewer is None:
+        return False
+    return (owner_id is not None and viewer.user_id == owner_id) or viewer.can(staff_permission)
+
+
+def require_owner(viewer: Viewer | None, owner_id: int | None, what: str, *field: str) -> Viewer:
+    """The owner of an object; anyone else gets NOT_FOUND, as if it did not exist."""
+    if viewer is None or owner_id is None or viewer.user_id != owner_id:
+        raise fail(ErrorCode.NOT_FOUND, f"{what} not found", *field)
+    return viewer

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.permissions import Permission, Viewer
 from app.cache import Cache
-from app.database import Database
-from app.errors import ErrorCode, fail
+from app.database import Database, flush_unique
+from app.errors import DomainError, ErrorCode, Problems, fail
 
 _PERMISSION_NAMES = frozenset(p.value for p in Permission)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -88,6 +89,117 @@ async def authenticate(db: Database, email: str, password: str) -> User:
     return user
 
 
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+_PASSWORD_CLASSES = (str.islower, str.isupper, str.isdigit)
+
+
+def password_problems(password: str, problems: Problems) -> None:
+    """The password policy, the same for customers and staff."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.add(
+            ErrorCode.WEAK_PASSWORD,
+            f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+            "password",
+        )
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problems.add(
+            ErrorCode.INVALID,
+            f"the password may have at most {MAX_PASSWORD_LENGTH} characters",
+            "password",
+        )
+    elif len({_character_class(c) for c in password}) < 2:
+        problems.add(
+            ErrorCode.WEAK_PASSWORD,
+            "the password must mix at least two kinds of characters "
+            "(lower case, upper case, digits, symbols or spaces)",
+            "password",
+        )
+
+
+def _character_class(char: str) -> int:
+    for index, test in enumerate(_PASSWORD_CLASSES):
+        if test(char):
+            return index
+    return len(_PASSWORD_CLASSES)  # anything else: symbols, spaces, other scripts
+
+
+def _email_problems(email: str, problems: Problems) -> None:
+    if not is_valid_email(email):
+        problems.add(ErrorCode.INVALID, "enter a valid email address", "email")
+
+
+def _name_problems(first_name: str, last_name: str, problems: Problems) -> None:
+    for value, name in ((first_name, "firstName"), (last_name, "lastName")):
+        if len(value) > 100:
+            problems.add(ErrorCode.INVALID, f"{name} may have at most 100 characters", name)
+
+
+def _taken(email: str, *field: str) -> DomainError:
+    return fail(ErrorCode.EMAIL_TAKEN, f"an account with {email} already exists", *field)
+
+
+@dataclass(frozen=True, slots=True)
+class NewCustomer:
+    email: str
+    password_hash: str
+    first_name: str
+    last_name: str
+
+
+async def prepare_customer(
+    email: str, password: str, first_name: str, last_name: str
+) -> NewCustomer:
+    """Checks a sign-up and hashes its password, before any transaction is open."""
+    email = normalize_email(email)
+    first_name, last_name = first_name.strip(), last_name.strip()
+    problems = Problems()
+    _email_problems(email, problems)
+    password_problems(password, problems)
+    _name_problems(first_name, last_name, problems)
+    problems.raise_if_any()
+    return NewCustomer(email, await hash_password(password), first_name, last_name)
+
+
+async def add_customer(session: AsyncSession, new: NewCustomer, now: datetime) -> User:
+    """Insert the customer inside the caller's transaction (which also starts its session)."""
+    taken = _taken(new.email, "input", "email")
+    if (await session.exec(select(User.id).where(User.email == new.email))).first() is not None:
+        raise taken
+    user = User(
+        email=new.email,
+        password_hash=new.password_hash,
+        first_name=new.first_name,
+        last_name=new.last_name,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    # Two sign-ups racing for one email: the unique index decides, the loser gets EMAIL_TAKEN.
+    await flush_unique(session, conflict=taken)
+    return user
+
+
+async def update_profile(
+    db: Database, cache: Cache, user_id: int, first_name: str | None, last_name: str | None,
+    now: datetime,
+) -> User:  # fmt: skip
+    problems = Problems()
+    _name_problems((first_name or "").strip(), (last_name or "").strip(), problems)
+    problems.raise_if_any()
+    async with db.transaction() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise fail(ErrorCode.NOT_FOUND, "the account no longer exists")
+        if first_name is not None:
+            user.first_name = first_name.strip()
+        if last_name is not None:
+            user.last_name = last_name.strip()
+        user.updated_at = now
+    await cache.invalidate(user_family(user_id))
+    return user
+
+
 async def create_staff(
     db: Database,
     cache: Cache,
@@ -97,26 +209,22 @@ async def create_staff(
     now: datetime,
 ) -> User:
     email = normalize_email(email)
-    if not is_valid_email(email):
-        raise fail(ErrorCode.INVALID, f"{email!r} is not a valid email address", "email")
-    if len(password) < 10:
-        raise fail(ErrorCode.WEAK_PASSWORD, "the password needs at least 10 characters", "password")
+    problems = Problems()
+    _email_problems(email, problems)
+    password_problems(password, problems)
+    problems.raise_if_any()
     password_hash = await hash_password(password)
-    try:
-        async with db.transaction() as session:
-            user = User(
-                email=email,
-                password_hash=password_hash,
-                is_staff=True,
-                permissions=sorted(p.value for p in permissions),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(user)
-    except IntegrityError:
-        raise fail(
-            ErrorCode.EMAIL_TAKEN, f"an account with {email} already exists", "email"
-        ) from None
+    async with db.transaction() as session:
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            is_staff=True,
+            permissions=sorted(p.value for p in permissions),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(user)
+        await flush_unique(session, conflict=_taken(email, "email"))
     assert user.id is not None
     await cache.invalidate(user_family(user.id))
     return user

@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.cache import Cache
-from app.catalog.common import SLUG_RULE, flush_unique, is_valid_slug, require_unique, slugify
+from app.catalog.common import SLUG_RULE, is_valid_slug, require_unique, slugify
 from app.catalog.models import Category, Product, ProductStatus
-from app.database import Database
+from app.database import Database, flush_unique
 from app.errors import ErrorCode, Problems, fail
 from app.unset import UNSET, Maybe
 

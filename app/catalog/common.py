@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,13 +30,3 @@ async def require_unique(
     taken = (await session.exec(select(model.id).where(column == value))).first()
     if taken is not None and taken != own_id:
         raise fail(ErrorCode.ALREADY_EXISTS, f"{value!r} is already used", *field)
-
-
-async def flush_unique(session: AsyncSession, *field: str) -> None:
-    """Flush; a unique-constraint race lost to a concurrent writer is ALREADY_EXISTS."""
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise fail(
-            ErrorCode.ALREADY_EXISTS, "a value that must be unique is already used", *field
-        ) from None

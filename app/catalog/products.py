@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.cache import Cache
 from app.catalog.categories import invalidate_tree
-from app.catalog.common import SLUG_RULE, flush_unique, is_valid_slug, require_unique, slugify
+from app.catalog.common import SLUG_RULE, is_valid_slug, require_unique, slugify
 from app.catalog.models import (
     Category,
     Product,
@@ -29,7 +29,7 @@ from app.catalog.models import (
     Stock,
     Warehouse,
 )
-from app.database import Database
+from app.database import Database, flush_unique
 from app.errors import ErrorCode, Problems, fail
 from app.money import MoneyFormatError, to_minor
 from app.unset import UNSET, Maybe

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from app.catalog.common import flush_unique, require_unique
+from app.catalog.common import require_unique
 from app.catalog.models import Warehouse
-from app.database import Database
+from app.database import Database, flush_unique
 from app.errors import ErrorCode, Problems
 
 

@@ -1,22 +1,62 @@
-"""Sign-in and token lifecycle."""
+"""Sign-up, sign-in (throttled) and the token lifecycle."""
 
 from __future__ import annotations
 
-from app.accounts import sessions
+from app.accounts import sessions, users
+from app.accounts.models import User
 from app.accounts.permissions import Viewer
 from app.accounts.sessions import TokenPair
-from app.accounts.users import authenticate, viewer_of
+from app.errors import DomainError, ErrorCode, fail
 from resolvers.context import Context
 
 
-async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, TokenPair]:
-    user = await authenticate(ctx.db, email, password)
-    viewer = viewer_of(user)
-    assert user.id is not None
+def _viewer(user: User) -> Viewer:
+    viewer = users.viewer_of(user)
     assert viewer is not None
+    return viewer
+
+
+async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, TokenPair]:
+    limiter = ctx.sign_in_limiter
+    email_key = limiter.key("email", users.normalize_email(email))
+    keys = (email_key, limiter.key("client", ctx.client_address))
+    throttled = await limiter.check(keys, ctx.now())
+    if throttled is not None:
+        minutes = -(-throttled.retry_after_seconds // 60)
+        raise fail(
+            ErrorCode.TOO_MANY_REQUESTS,
+            f"too many failed sign-ins; try again in {minutes} minute{'s' if minutes > 1 else ''}",
+        )
+    try:
+        user = await users.authenticate(ctx.db, email, password)
+    except DomainError:
+        await limiter.failed(keys, ctx.now())
+        raise
+    await limiter.succeeded(email_key)
+    assert user.id is not None
     async with ctx.db.transaction() as session:
         pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
-    return viewer, pair
+    return _viewer(user), pair
+
+
+async def register(
+    ctx: Context, email: str, password: str, first_name: str, last_name: str
+) -> tuple[Viewer, TokenPair]:
+    new = await users.prepare_customer(email, password, first_name, last_name)
+    async with ctx.db.transaction() as session:
+        user = await users.add_customer(session, new, ctx.now())
+        assert user.id is not None
+        pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
+    return _viewer(user), pair
+
+
+async def update_profile(ctx: Context, first_name: str | None, last_name: str | None) -> Viewer:
+    viewer = await ctx.signed_in()
+    user = await users.update_profile(
+        ctx.db, ctx.cache, viewer.user_id, first_name, last_name, ctx.now()
+    )
+    ctx.forget_viewer()
+    return _viewer(user)
 
 
 async def refresh(ctx: Context, refresh_token: str) -> TokenPair:

@@ -1,13 +1,33 @@
-"""Sign-in and session mutations."""
+"""Account mutations: sign-up, sign-in, tokens, profile and addresses."""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.accounts import auth
-from schema.accounts.types import AuthToken, User
-from schema.common import CtxInfo, UserError
+from resolvers.accounts import addresses, auth
+from schema.accounts.types import (
+    AccountRegisterInput,
+    AccountUpdateInput,
+    Address,
+    AddressInput,
+    AuthToken,
+    User,
+)
+from schema.common import CtxInfo, UserError, decode_id
 from schema.mutations import handles_errors
+
+
+@strawberry.type
+class AccountRegisterPayload:
+    user: User | None = None
+    token: AuthToken | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AccountUpdatePayload:
+    user: User | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -29,8 +49,43 @@ class TokenRevokePayload:
 
 
 @strawberry.type
+class AddressCreatePayload:
+    address: Address | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddressDeletePayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Sign in: a short-lived access token and a refresh token.")
+    @strawberry.mutation(description="Create a customer account and sign it in.")
+    @handles_errors()
+    async def account_register(
+        self, info: CtxInfo, input: AccountRegisterInput
+    ) -> AccountRegisterPayload:
+        viewer, pair = await auth.register(
+            info.context, input.email, input.password, input.first_name or "", input.last_name or ""
+        )
+        return AccountRegisterPayload(
+            user=User.from_viewer(viewer), token=AuthToken.from_pair(pair)
+        )
+
+    @strawberry.mutation(description="Change the signed-in user's name.")
+    @handles_errors()
+    async def account_update(
+        self, info: CtxInfo, input: AccountUpdateInput
+    ) -> AccountUpdatePayload:
+        viewer = await auth.update_profile(info.context, input.first_name, input.last_name)
+        return AccountUpdatePayload(user=User.from_viewer(viewer))
+
+    @strawberry.mutation(
+        description="Sign in: a short-lived access token and a refresh token. Five failures "
+        "for one email or one client address within 15 minutes pause further attempts."
+    )
     @handles_errors()
     async def token_create(
         self, info: CtxInfo, email: str, password: str, cart_id: strawberry.ID | None = None
@@ -53,3 +108,19 @@ class AccountMutation:
     async def token_revoke(self, info: CtxInfo, refresh_token: str) -> TokenRevokePayload:
         await auth.revoke(info.context, refresh_token)
         return TokenRevokePayload()
+
+    @strawberry.mutation(
+        description="Save an address; the first one, or one with setDefault, is the default."
+    )
+    @handles_errors()
+    async def address_create(
+        self, info: CtxInfo, input: AddressInput, set_default: bool | None = False
+    ) -> AddressCreatePayload:
+        row = await addresses.create(info.context, input.to_data(), bool(set_default))
+        return AddressCreatePayload(address=Address.from_model(row))
+
+    @strawberry.mutation(description="Delete one of the signed-in customer's addresses.")
+    @handles_errors()
+    async def address_delete(self, info: CtxInfo, id: strawberry.ID) -> AddressDeletePayload:
+        await addresses.delete(info.context, decode_id(id, "Address", "id"))
+        return AddressDeletePayload(deleted_id=id)

@@ -1,4 +1,4 @@
-"""Account types: the signed-in user and token pairs."""
+"""Account types: users, their addresses, and token pairs."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from datetime import datetime
 
 import strawberry
 
+from app.accounts import models
+from app.accounts.addresses import AddressData
 from app.accounts.permissions import Viewer
 from app.accounts.sessions import TokenPair
 from app.ids import to_global_id
-from schema.common import Node
+from resolvers.accounts import addresses as resolve_addresses
+from schema.common import CtxInfo, Node
 
 
 @strawberry.type
@@ -30,6 +33,63 @@ class AuthToken:
 
 
 @strawberry.type
+class Address(Node):
+    id: strawberry.ID
+    is_default: bool
+    first_name: str
+    last_name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. US.")
+    phone: str
+
+    @classmethod
+    def from_model(cls, row: models.Address) -> Address:
+        return cls(
+            id=strawberry.ID(to_global_id("Address", row.id or 0)),
+            is_default=row.is_default,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            line1=row.line1,
+            line2=row.line2,
+            city=row.city,
+            region=row.region,
+            postal_code=row.postal_code,
+            country=row.country,
+            phone=row.phone,
+        )
+
+
+@strawberry.input
+class AddressInput:
+    first_name: str
+    last_name: str
+    line1: str
+    city: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. US.")
+    line2: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+
+    def to_data(self) -> AddressData:
+        return AddressData(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            line1=self.line1,
+            city=self.city,
+            country=self.country,
+            line2=self.line2 or "",
+            region=self.region or "",
+            postal_code=self.postal_code or "",
+            phone=self.phone or "",
+        )
+
+
+@strawberry.type
 class User(Node):
     id: strawberry.ID
     email: str
@@ -37,6 +97,7 @@ class User(Node):
     last_name: str
     is_staff: bool
     permissions: list[str]
+    pk: strawberry.Private[int]
 
     @classmethod
     def from_viewer(cls, viewer: Viewer) -> User:
@@ -47,4 +108,27 @@ class User(Node):
             last_name=viewer.last_name,
             is_staff=viewer.is_staff,
             permissions=sorted(p.value for p in viewer.permissions),
+            pk=viewer.user_id,
         )
+
+    @strawberry.field(description="Saved addresses, the default first.")
+    async def addresses(self, info: CtxInfo) -> list[Address]:
+        rows = await resolve_addresses.of_user(info.context, self.pk)
+        return [Address.from_model(row) for row in rows]
+
+
+@strawberry.input
+class AccountRegisterInput:
+    email: str
+    password: str = strawberry.field(
+        description="At least 10 characters, mixing at least two kinds "
+        "(lower case, upper case, digits, symbols)."
+    )
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@strawberry.input
+class AccountUpdateInput:
+    first_name: str | None = None
+    last_name: str | None = None
