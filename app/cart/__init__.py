@@ -1,0 +1,1 @@
+"""Carts: lines, holds for flash-sale variants, expiry and merging."""

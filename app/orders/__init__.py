@@ -1,0 +1,1 @@
+"""Orders: what checkout writes, and their life afterwards."""

@@ -1,0 +1,118 @@
+"""Order tables: orders with snapshots of what was bought, their lines and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from app.columns import BigKey, JSONColumn, UTCDateTime, utcnow
+
+ORDER_NUMBER_OFFSET = 100_000
+
+
+class OrderStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "shop_order"
+    __table_args__ = (
+        CheckConstraint("amount_due >= 0 AND total >= 0", name="amounts_not_negative"),
+        # A retried checkout (same cart, same key) finds the order instead of making another.
+        Index("uq_shop_order_idempotency", "cart_id", "idempotency_key", unique=True),
+        Index("ix_shop_order_status_expires", "status", "expires_at"),
+        Index("ix_shop_order_user_placed", "user_id", "placed_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
+    )
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigKey, ForeignKey("user_account.id", ondelete="SET NULL")),
+    )
+    cart_id: int = Field(sa_column=Column(BigKey, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(128), nullable=False))
+    email: str = Field(max_length=320)
+    status: str = Field(default=OrderStatus.UNPAID.value, max_length=24)
+    currency: str = Field(max_length=3)
+    subtotal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    discount_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shipping_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shipping_tax: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_due: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shipping_address: dict[str, Any] = Field(sa_column=Column(JSONColumn, nullable=False))
+    shipping_method: dict[str, Any] = Field(sa_column=Column(JSONColumn, nullable=False))
+    promotions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False)
+    )
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    placed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Unpaid orders are cancelled (and their stock released) after this.
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+    @property
+    def number(self) -> str:
+        return str(ORDER_NUMBER_OFFSET + (self.id or 0))
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
+    )
+    order_id: int = Field(
+        sa_column=Column(
+            BigKey, ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    variant_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigKey, ForeignKey("product_variant.id", ondelete="SET NULL")),
+    )
+    product_id: int | None = Field(default=None, sa_column=Column(BigKey))
+    sku: str = Field(max_length=100)
+    product_name: str = Field(max_length=300)
+    variant_name: str = Field(max_length=300)
+    quantity: int
+    unit_price: int = Field(sa_column=Column(BigInteger, nullable=False))
+    subtotal: int = Field(sa_column=Column(BigInteger, nullable=False))
+    discount_allocated: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tax: int = Field(sa_column=Column(BigInteger, nullable=False))
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Which promotion took how much off this line (what refunds use).
+    discounts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False)
+    )
+    # [{"stock_id", "warehouse_id", "quantity"}]: where the units were taken, for shipping.
+    allocations: list[dict[str, int]] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False)
+    )
+
+
+class OrderEvent(SQLModel, table=True):
+    __tablename__ = "order_event"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
+    )
+    order_id: int = Field(
+        sa_column=Column(
+            BigKey, ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    type: str = Field(max_length=40)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
