@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from app.errors import ErrorCode, Problems
+
 # ISO 4217 minor-unit exponents of the currencies a shop can be configured with.
 CURRENCY_EXPONENTS: dict[str, int] = {
     "USD": 2,
@@ -97,3 +99,24 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     for i in order[:left]:
         floors[i] += 1
     return floors
+
+
+MAX_AMOUNT = 10**15
+
+
+def parse_amount(value: object, currency: str, problems: Problems, *path: str) -> int | None:
+    """Minor units of a money input; a problem (at `path`) for negative or over-precise amounts."""
+    if not isinstance(value, Decimal):
+        return None
+    try:
+        minor = to_minor(value, currency)
+    except MoneyFormatError as exc:
+        problems.add(ErrorCode.INVALID, str(exc), *path)
+        return None
+    if minor < 0:
+        problems.add(ErrorCode.INVALID, f"{path[-1]} must not be negative", *path)
+        return None
+    if minor >= MAX_AMOUNT:
+        problems.add(ErrorCode.INVALID, f"{path[-1]} is too large", *path)
+        return None
+    return minor

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.checkout.tax import DEFAULT_TAX_RATES
+from app.countries import normalize_country
 from app.money import CURRENCY_EXPONENTS
 
 
@@ -42,6 +45,11 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 4000
     max_query_cost: int = 5000
+    cart_ttl_seconds: int = 30 * 24 * 3600
+    hold_seconds: int = 15 * 60
+    unpaid_order_timeout_seconds: int = 30 * 60
+    # Basis points per ISO country (1900 = 19 %); prices are tax-exclusive.
+    tax_rates: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TAX_RATES))
     login_max_failures: int = 5
     login_failure_window_seconds: int = 15 * 60
     log_level: str = "INFO"
@@ -138,6 +146,25 @@ def _secret_key(env: Mapping[str, str], database_url: str, data_dir: Path) -> st
     return key
 
 
+def _tax_rates(env: Mapping[str, str]) -> dict[str, int]:
+    """TAX_RATES="DE=19,FR=20,US=0" (percent) replaces the built-in table entry by entry."""
+    rates = dict(DEFAULT_TAX_RATES)
+    raw = env.get("TAX_RATES", "").strip()
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        country, sep, percent = item.partition("=")
+        code = normalize_country(country)
+        try:
+            value = Decimal(percent.strip()) * 100
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not sep or code is None or value != value.to_integral_value() or not 0 <= value <= 10000:
+            raise SettingsError(
+                f"TAX_RATES must look like DE=19,FR=20,US=0 (ISO country=percent), got {item!r}"
+            )
+        rates[code] = int(value)
+    return rates
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -168,6 +195,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_aliases=_int(env, "MAX_ALIASES", 30),
         max_tokens=_int(env, "MAX_TOKENS", 4000),
         max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+        cart_ttl_seconds=_int(env, "CART_TTL_SECONDS", 30 * 24 * 3600),
+        hold_seconds=_int(env, "CART_HOLD_SECONDS", 15 * 60),
+        unpaid_order_timeout_seconds=_int(env, "UNPAID_ORDER_TIMEOUT_SECONDS", 30 * 60),
+        tax_rates=_tax_rates(env),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
         login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
         log_level=log_level,

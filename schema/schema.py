@@ -21,14 +21,18 @@ from strawberry.types.execution import ExecutionContext
 
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
+from schema.cart.mutations import CartMutation, CartQuery
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
+from schema.checkout.mutations import CheckoutAdminMutation
 from schema.extensions import CostLimit, ErrorPolicy, OperationChoice, log_unexpected
 from schema.node import NodeQuery
 from schema.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (NodeQuery, CatalogQuery, AccountQuery))
-Mutation = merge_types("Mutation", (CatalogMutation, AccountMutation))
+Query = merge_types("Query", (NodeQuery, CatalogQuery, AccountQuery, CartQuery))
+Mutation = merge_types(
+    "Mutation", (CatalogMutation, AccountMutation, CartMutation, CheckoutAdminMutation)
+)
 
 # Bounded so that unique query texts cannot grow memory without limit.
 DOCUMENT_CACHE_SIZE = 512

@@ -31,7 +31,7 @@ from app.catalog.models import (
 )
 from app.database import Database, flush_unique
 from app.errors import ErrorCode, Problems, fail
-from app.money import MoneyFormatError, to_minor
+from app.money import parse_amount
 from app.unset import UNSET, Maybe
 
 MAX_TAGS = 50
@@ -127,24 +127,6 @@ def _attributes(attributes: object, problems: Problems, *path: str) -> None:
         _text(attribute.value, 500, problems, *path, str(i), "value")
 
 
-def _amount(value: object, currency: str, problems: Problems, *path: str) -> int | None:
-    """Minor units of a money input; problems for negative or over-precise amounts."""
-    if not isinstance(value, Decimal):
-        return None
-    try:
-        minor = to_minor(value, currency)
-    except MoneyFormatError as exc:
-        problems.add(ErrorCode.INVALID, str(exc), *path)
-        return None
-    if minor < 0:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} must not be negative", *path)
-        return None
-    if minor >= 10**15:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} is too large", *path)
-        return None
-    return minor
-
-
 def _count(value: object, problems: Problems, *path: str) -> None:
     if isinstance(value, int) and not 0 <= value <= MAX_QUANTITY:
         problems.add(ErrorCode.INVALID, f"{path[-1]} must be between 0 and {MAX_QUANTITY}", *path)
@@ -197,8 +179,8 @@ def _check_variant(
     elif changes.price is None:
         problems.add(ErrorCode.REQUIRED, "price cannot be removed", *path, "price")
     _text(changes.name, 300, problems, *path, "name")
-    price = _amount(changes.price, currency, problems, *path, "price")
-    compare_at = _amount(changes.compare_at_price, currency, problems, *path, "compareAtPrice")
+    price = parse_amount(changes.price, currency, problems, *path, "price")
+    compare_at = parse_amount(changes.compare_at_price, currency, problems, *path, "compareAtPrice")
     _count(changes.weight_grams, problems, *path, "weightGrams")
     _count(changes.low_stock_threshold, problems, *path, "lowStockThreshold")
     _attributes(changes.attributes, problems, *path, "attributes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.accounts import addresses, auth
+from resolvers.cart import carts
 from schema.accounts.types import (
     AccountRegisterInput,
     AccountUpdateInput,
@@ -13,6 +14,7 @@ from schema.accounts.types import (
     AuthToken,
     User,
 )
+from schema.cart.types import Cart
 from schema.common import CtxInfo, UserError, decode_id
 from schema.mutations import handles_errors
 
@@ -34,6 +36,9 @@ class AccountUpdatePayload:
 class TokenCreatePayload:
     token: AuthToken | None = None
     user: User | None = None
+    cart: Cart | None = strawberry.field(
+        default=None, description="The customer's cart, with the guest cart (cartId) merged in."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -91,7 +96,12 @@ class AccountMutation:
         self, info: CtxInfo, email: str, password: str, cart_id: strawberry.ID | None = None
     ) -> TokenCreatePayload:
         viewer, pair = await auth.sign_in(info.context, email, password)
-        return TokenCreatePayload(token=AuthToken.from_pair(pair), user=User.from_viewer(viewer))
+        view = await carts.merge_at_sign_in(info.context, viewer, cart_id)
+        return TokenCreatePayload(
+            token=AuthToken.from_pair(pair),
+            user=User.from_viewer(viewer),
+            cart=Cart.from_view(view, info) if view else None,
+        )
 
     @strawberry.mutation(
         description="Trade a refresh token for a new pair; the old one stops working."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,7 +13,11 @@ from app.accounts.permissions import Viewer
 from app.accounts.sessions import TokenPair
 from app.ids import to_global_id
 from resolvers.accounts import addresses as resolve_addresses
+from resolvers.cart import carts as resolve_carts
 from schema.common import CtxInfo, Node
+
+if TYPE_CHECKING:
+    from schema.cart.types import Cart
 
 
 @strawberry.type
@@ -110,6 +115,18 @@ class User(Node):
             permissions=sorted(p.value for p in viewer.permissions),
             pk=viewer.user_id,
         )
+
+    @strawberry.field(description="The customer's active cart (the same on every device).")
+    async def cart(
+        self, info: CtxInfo
+    ) -> Annotated[Cart, strawberry.lazy("schema.cart.types")] | None:
+        from schema.cart.types import Cart
+
+        viewer = await info.context.viewer()
+        if viewer is None or viewer.user_id != self.pk:
+            return None
+        view = await resolve_carts.my_cart(info.context, viewer)
+        return Cart.from_view(view, info) if view else None
 
     @strawberry.field(description="Saved addresses, the default first.")
     async def addresses(self, info: CtxInfo) -> list[Address]:

@@ -1,0 +1,1 @@
+"""Checkout, promotion and shipping resolvers."""
