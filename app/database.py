@@ -8,6 +8,7 @@ database lock instead of failing half-way with SQLITE_BUSY.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,9 @@ class Database:
         self._read = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
+        # SQLite has one writer at a time: queue writers here rather than have them
+        # spin on the file lock in driver threads (and time out under a rush).
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._write = async_sessionmaker(
             write_engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
@@ -77,7 +81,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed on success, rolled back on any exception."""
-        async with self._write() as session, session.begin():
+        if self._write_lock is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._write() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

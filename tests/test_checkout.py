@@ -1,0 +1,262 @@
+"""Checkout through the HTTP app: all or nothing, exact, and safe under a rush."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app.orders.expiry import cancel_expired_orders
+from tests.conftest import Server, make_customer
+from tests.shop import ADDRESS, Shop, build_shop, cart_op
+from tests.support import GraphQLClient
+
+STOCK = "query($id: ID!) { node(id: $id) { ... on ProductVariant { quantityAvailable } } }"
+
+
+@pytest.fixture
+async def shop(server: Server) -> Shop:
+    return await build_shop(server)
+
+
+async def ready_cart(
+    api: GraphQLClient,
+    shop: Shop,
+    *lines: tuple[str, int],
+    token: str | None = None,
+    coupon: str | None = None,
+) -> str:
+    """A cart with lines, an address in Germany and Standard shipping."""
+    cart, errors = await cart_op(
+        api,
+        "CartCreate",
+        {"lines": [{"variantId": shop.variants[sku], "quantity": q} for sku, q in lines]},
+        token,
+    )
+    assert errors == [], errors
+    assert cart is not None
+    cart_id = str(cart["id"])
+    _, errors = await cart_op(
+        api, "CartShippingAddressSet", {"cartId": cart_id, "address": ADDRESS}, token
+    )
+    assert errors == []
+    _, errors = await cart_op(
+        api,
+        "CartShippingMethodSelect",
+        {"cartId": cart_id, "shippingMethodId": shop.shipping["Standard"]},
+        token,
+    )
+    assert errors == []
+    if coupon:
+        _, errors = await cart_op(
+            api, "CartCouponApply", {"cartId": cart_id, "code": coupon}, token
+        )
+        assert errors == [], errors
+    return cart_id
+
+
+async def checkout(
+    api: GraphQLClient,
+    cart_id: str,
+    key: str | None = None,
+    token: str | None = None,
+    **fields: Any,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    data = {"acceptTerms": True, "idempotencyKey": key or uuid.uuid4().hex, **fields}
+    if token is None:
+        data.setdefault("email", "guest@example.com")
+    result = await api.op("CheckoutComplete", {"cartId": cart_id, "input": data}, token=token)
+    payload = result.data["checkoutComplete"]
+    return payload["order"], payload["userErrors"]
+
+
+async def available(api: GraphQLClient, shop: Shop, sku: str) -> int:
+    return int(
+        (await api.query(STOCK, {"id": shop.variants[sku]})).data["node"]["quantityAvailable"]
+    )
+
+
+async def test_checkout_makes_an_unpaid_order_and_closes_the_cart(
+    api: GraphQLClient, shop: Shop, server: Server
+) -> None:
+    cart_id = await ready_cart(api, shop, ("runner-42", 2), ("sock-3", 3))
+    cart = (await api.op("Cart", {"id": cart_id})).data["cart"]
+    order, errors = await checkout(api, cart_id)
+    assert errors == []
+    assert order is not None
+    assert order["status"] == "UNPAID"
+    assert order["total"] == cart["total"]
+    # Germany, 19 %: 30.40 + 1.90 on 169.99 of goods; shipping is free over 150.00.
+    assert order["total"]["amount"] == "202.29"
+    assert int(order["number"]) > 0
+    assert await available(api, shop, "runner-42") == 8
+    assert await available(api, shop, "sock-3") == 97
+    again = await api.op("Cart", {"id": cart_id})
+    assert again.error_codes == ["NOT_FOUND"]
+    async with server.services.db.session() as session:
+        row = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT amount_due, total, subtotal, discount_total, shipping_total,"
+                    " tax_total FROM shop_order"
+                )
+            )
+        ).one()
+        lines = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT sku, quantity, subtotal, discount_allocated, tax, total"
+                    " FROM order_line ORDER BY sku"
+                )
+            )
+        ).all()
+        events = (await session.exec(text("SELECT type FROM order_event"))).all()  # type: ignore[call-overload]
+    assert row[0] == row[1] == 20229
+    assert row[1] == row[2] - row[3] + row[4] + row[5]
+    assert [tuple(line) for line in lines] == [
+        ("runner-42", 2, 16000, 0, 3040, 19040),
+        ("sock-3", 3, 999, 0, 190, 1189),
+    ]
+    assert [e[0] for e in events] == ["PLACED"]
+
+
+async def test_every_precondition_is_a_user_error_that_changes_nothing(
+    api: GraphQLClient, shop: Shop
+) -> None:
+    empty, errors = await cart_op(api, "CartCreate", {"lines": []})
+    assert empty is not None
+    _, errors = await checkout(api, empty["id"])
+    assert errors[0]["code"] == "CART_EMPTY"
+
+    cart, _ = await cart_op(
+        api, "CartCreate", {"lines": [{"variantId": shop.variants["tote-red"], "quantity": 2}]}
+    )
+    assert cart is not None
+    _, errors = await checkout(api, cart["id"], acceptTerms=False)
+    assert errors[0]["code"] == "TERMS_NOT_ACCEPTED"
+    _, errors = await checkout(api, cart["id"], email=None)
+    assert errors[0]["code"] == "REQUIRED"
+    _, errors = await checkout(api, cart["id"])
+    assert errors[0]["code"] == "SHIPPING_ADDRESS_REQUIRED"
+    await cart_op(api, "CartShippingAddressSet", {"cartId": cart["id"], "address": ADDRESS})
+    _, errors = await checkout(api, cart["id"])
+    assert errors[0]["code"] == "SHIPPING_METHOD_REQUIRED"
+    await cart_op(
+        api,
+        "CartShippingMethodSelect",
+        {"cartId": cart["id"], "shippingMethodId": shop.shipping["Express"]},
+    )
+    # Stock drops below what the cart wants before checkout: refused, nothing taken.
+    await shop.admin(
+        "StockSet",
+        {"variantId": shop.variants["tote-red"], "warehouseId": shop.warehouses[0], "quantity": 1},
+    )
+    _, errors = await checkout(api, cart["id"])
+    assert errors == [
+        {
+            "field": ["lines", "0", "quantity"],
+            "message": "only 1 of tote-red available",
+            "code": "INSUFFICIENT_STOCK",
+        }
+    ]
+    assert await available(api, shop, "tote-red") == 1
+    assert (await api.op("Cart", {"id": cart["id"]})).data["cart"]["lines"][0]["quantity"] == 2
+
+
+async def test_the_same_idempotency_key_gives_one_order(api: GraphQLClient, shop: Shop) -> None:
+    cart_id = await ready_cart(api, shop, ("runner-42", 1))
+    results = await asyncio.gather(*(checkout(api, cart_id, key="retry-1") for _ in range(10)))
+    orders = {order["id"] for order, errors in results if order is not None}
+    assert all(errors == [] for _, errors in results), results
+    assert len(orders) == 1
+    assert await available(api, shop, "runner-42") == 9
+    _, errors = await checkout(api, cart_id, key="another-key")
+    assert errors[0]["code"] == "NOT_FOUND"
+
+
+async def test_fifty_buyers_for_ten_units(server: Server, shop: Shop) -> None:
+    api = server.client
+    await shop.product("limited", [("limited-1", "49.00", [6, 4])])
+    carts = [await ready_cart(api, shop, ("limited-1", 1)) for _ in range(50)]
+    results = await asyncio.gather(*(checkout(api, cart_id) for cart_id in carts))
+    sold = [order for order, _ in results if order is not None]
+    refused = [errors[0]["code"] for order, errors in results if order is None]
+    assert len(sold) == 10
+    assert refused == ["INSUFFICIENT_STOCK"] * 40
+    async with server.services.db.session() as session:
+        stock = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT s.quantity, s.reserved FROM stock s JOIN product_variant v"
+                    " ON v.id = s.variant_id WHERE v.sku = 'limited-1'"
+                )
+            )
+        ).all()
+        taken = (
+            await session.exec(  # type: ignore[call-overload]
+                text("SELECT count(*), sum(quantity) FROM order_line WHERE sku = 'limited-1'")
+            )
+        ).one()
+    assert sorted(tuple(s) for s in stock) == [(0, 0), (0, 0)]
+    assert tuple(taken) == (10, 10)
+
+
+async def test_a_coupon_limited_to_one_use_is_used_once(server: Server, shop: Shop) -> None:
+    api = server.client
+    await shop.promotion(
+        name="First!", kind="FIXED_AMOUNT", value="2.00", couponCode="FIRST", usageLimit=1
+    )
+    carts = [await ready_cart(api, shop, ("sock-3", 1), coupon="FIRST") for _ in range(20)]
+    results = await asyncio.gather(*(checkout(api, cart_id) for cart_id in carts))
+    used = [order for order, _ in results if order is not None]
+    refused = [errors[0]["code"] for order, errors in results if order is None]
+    assert len(used) == 1
+    assert refused == ["COUPON_USAGE_LIMIT"] * 19
+    assert await available(api, shop, "sock-3") == 99
+
+
+async def test_sql_statements_of_checkout_are_bounded(server: Server, shop: Shop) -> None:
+    api = server.client
+    await shop.promotion(name="Ten off", kind="PERCENTAGE", value="10", couponCode="TEN")
+    cart_id = await ready_cart(
+        api, shop, ("runner-42", 1), ("tote-red", 1), ("sock-3", 2), coupon="TEN"
+    )
+    result = await api.op(
+        "CheckoutComplete",
+        {
+            "cartId": cart_id,
+            "input": {"acceptTerms": True, "idempotencyKey": "k", "email": "a@example.com"},
+        },
+    )
+    assert result.data["checkoutComplete"]["userErrors"] == []
+    print(f"CheckoutComplete: {result.statements} SQL statements")
+    assert result.statements <= 25, result.statements
+
+
+async def test_unpaid_orders_are_cancelled_and_release_their_stock(
+    server: Server, shop: Shop
+) -> None:
+    api = server.client
+    customer = await make_customer(server)
+    await shop.promotion(
+        name="Once", kind="FIXED_AMOUNT", value="1.00", couponCode="ONCE", usageLimit=1
+    )
+    cart_id = await ready_cart(api, shop, ("runner-43", 2), token=customer, coupon="ONCE")
+    order, errors = await checkout(api, cart_id, token=customer)
+    assert errors == []
+    assert order is not None
+    assert await available(api, shop, "runner-43") == 0
+
+    server.clock.advance(minutes=29)
+    assert await cancel_expired_orders(server.services.db, server.clock()) == 0
+    server.clock.advance(minutes=2)
+    assert await cancel_expired_orders(server.services.db, server.clock()) == 1
+    assert await cancel_expired_orders(server.services.db, server.clock()) == 0
+    assert await available(api, shop, "runner-43") == 2
+    # The coupon use is given back with the order.
+    again = await ready_cart(api, shop, ("sock-3", 1), coupon="ONCE")
+    _, errors = await checkout(api, again)
+    assert errors == []
