@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import maintenance
 from app.columns import utcnow
 from app.database import StatementCounter, request_statements
 from app.http import GraphQLView
@@ -107,9 +110,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        upkeep = (
+            asyncio.create_task(
+                maintenance.run_forever(
+                    services.db, services.clock, settings.maintenance_interval_seconds
+                )
+            )
+            if settings.maintenance_interval_seconds
+            else None
+        )
         try:
             yield
         finally:
+            if upkeep is not None:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
             await services.close()
 
     app = Starlette(

@@ -1,4 +1,4 @@
-"""`commerce`: serve, migrate, seed, create-staff, schema export."""
+"""`commerce`: serve, migrate, seed, create-staff, carts purge, schema export."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated, e.g. MANAGE_PRODUCTS,MANAGE_ORDERS (default: all)",
     )
 
+    carts = sub.add_parser("carts", help="cart upkeep")
+    carts_sub = carts.add_subparsers(dest="carts_command", required=True)
+    carts_sub.add_parser("purge", help="delete carts unused past their expiry, releasing holds")
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the SDL (default schema/schema.graphql)")
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "seed":
         return asyncio.run(_seed(settings, args.products, args.if_empty, args.staff_password))
+    if args.command == "carts":
+        return asyncio.run(_purge_carts(settings))
     if args.command == "create-staff":
         return asyncio.run(_create_staff(settings, args.email, args.password, args.permissions))
     return 2
@@ -171,6 +177,30 @@ async def _seed(
     )
     if report.staff_email:
         print(f"staff account: {report.staff_email} / password: {report.staff_password}")
+    return 0
+
+
+async def _purge_carts(settings: Settings) -> int:
+    from app.cart.carts import purge_expired
+    from app.cart.holds import release_expired
+    from app.columns import utcnow
+    from app.services import Services
+
+    services = Services.open(settings)
+    total = 0
+    try:
+        now = utcnow()
+        async with services.db.transaction() as session:
+            released = await release_expired(session, now)
+        while True:
+            async with services.db.transaction() as session:
+                purged = await purge_expired(session, now)
+            total += purged
+            if purged == 0:
+                break
+    finally:
+        await services.close()
+    print(f"purged {total} expired carts; released {released} expired holds")
     return 0
 
 

@@ -48,6 +48,7 @@ class Settings:
     cart_ttl_seconds: int = 30 * 24 * 3600
     hold_seconds: int = 15 * 60
     unpaid_order_timeout_seconds: int = 30 * 60
+    maintenance_interval_seconds: int = 30  # 0: no background upkeep in this process
     # Basis points per ISO country (1900 = 19 %); prices are tax-exclusive.
     tax_rates: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TAX_RATES))
     login_max_failures: int = 5
@@ -198,6 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cart_ttl_seconds=_int(env, "CART_TTL_SECONDS", 30 * 24 * 3600),
         hold_seconds=_int(env, "CART_HOLD_SECONDS", 15 * 60),
         unpaid_order_timeout_seconds=_int(env, "UNPAID_ORDER_TIMEOUT_SECONDS", 30 * 60),
+        maintenance_interval_seconds=_int(env, "MAINTENANCE_INTERVAL_SECONDS", 30, minimum=0),
         tax_rates=_tax_rates(env),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
         login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),

@@ -84,6 +84,8 @@ def settings_for(url: str, redis: bool) -> Settings:
         secret_key=SECRET,
         redis_url=REDIS_URL if redis else None,
         cache_prefix=f"test-{uuid.uuid4().hex[:12]}",
+        # Upkeep is driven by the tests (with their clock), never by a timer.
+        maintenance_interval_seconds=0,
     )
 
 

@@ -232,7 +232,6 @@ async def test_sql_statements_of_checkout_are_bounded(server: Server, shop: Shop
         },
     )
     assert result.data["checkoutComplete"]["userErrors"] == []
-    print(f"CheckoutComplete: {result.statements} SQL statements")
     assert result.statements <= 25, result.statements
 
 
