@@ -259,3 +259,21 @@ async def test_unpaid_orders_are_cancelled_and_release_their_stock(
     again = await ready_cart(api, shop, ("sock-3", 1), coupon="ONCE")
     _, errors = await checkout(api, again)
     assert errors == []
+
+
+async def test_per_customer_limits_count_each_customer(server: Server, shop: Shop) -> None:
+    api = server.client
+    await shop.promotion(
+        name="Welcome", kind="PERCENTAGE", value="5", couponCode="WELCOME", perCustomerLimit=1
+    )
+    erin = await make_customer(server, "erin@example.com")
+    first = await ready_cart(api, shop, ("sock-3", 1), token=erin, coupon="WELCOME")
+    order, errors = await checkout(api, first, token=erin)
+    assert errors == []
+    assert order is not None
+    second = await ready_cart(api, shop, ("sock-3", 1), token=erin)
+    _, errors = await cart_op(api, "CartCouponApply", {"cartId": second, "code": "welcome"}, erin)
+    assert errors[0]["code"] == "COUPON_USAGE_LIMIT"
+    # Someone else still may.
+    frank = await make_customer(server, "frank@example.com")
+    await ready_cart(api, shop, ("sock-3", 1), token=frank, coupon="WELCOME")

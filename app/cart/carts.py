@@ -249,9 +249,10 @@ async def change_lines(
         wanted[line.variant_id] = 0
     problems.raise_if_any()
 
-    changed = [
+    # Sorted: stock rows get locked in one global order (no deadlocks between carts).
+    changed = sorted(
         v for v, q in wanted.items() if q != (by_variant[v].quantity if v in by_variant else 0)
-    ]
+    )
     if not changed:
         return
     found = await _variants(session, changed)
@@ -481,7 +482,7 @@ async def merge_into_customer_cart(
         await session.flush()
         return guest
     assert target.id is not None
-    guest_lines = await _lines(session, guest.id)
+    guest_lines = sorted(await _lines(session, guest.id), key=lambda line: line.variant_id)
     target_lines = {line.variant_id: line for line in await _lines(session, target.id)}
     found = await _variants(session, [line.variant_id for line in guest_lines])
     # The guest's holds end; the merged quantities are held again for the customer's line.

@@ -59,7 +59,8 @@ async def take(
 
 async def release(session: AsyncSession, holds: Sequence[StockHold]) -> None:
     """Give held units back to their stock and forget the holds."""
-    for hold in holds:
+    # Stock rows are always locked in id order, so concurrent writers cannot deadlock.
+    for hold in sorted(holds, key=lambda h: (h.stock_id, h.id or 0)):
         await session.exec(  # type: ignore[call-overload]
             update(Stock)
             .where(col(Stock.id) == hold.stock_id)

@@ -109,8 +109,6 @@ async def complete(
             )
         await _check_coupons(session, view, email, now)
 
-        # The cart's own holds become the sale: release them, then take the units.
-        await holds.release_lines(session, [v.line.id for v in view.lines if v.line.id])
         takes = await _take_stock(session, view)
 
         pricing = view.pricing
@@ -230,14 +228,12 @@ async def _take_stock(session: AsyncSession, view: carts.CartView) -> list[alloc
     for line in view.lines:
         variant_id = line.variant.id or 0
         needs[variant_id] = needs.get(variant_id, 0) + line.line.quantity
-    rows = (
-        await session.exec(
-            select(Stock)
-            .where(col(Stock.variant_id).in_(list(needs)))
-            .order_by(col(Stock.id))
-            .with_for_update()
-        )
-    ).all()
+    query = select(Stock).where(col(Stock.variant_id).in_(list(needs))).order_by(col(Stock.id))
+    # Lock every stock row this order touches first, in id order; then the cart's own
+    # holds become the sale (released into what is available), and the rows are re-read.
+    await session.exec(query.with_for_update())
+    await holds.release_lines(session, [v.line.id for v in view.lines if v.line.id])
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
     result = allocation.plan(
         needs,
         [
