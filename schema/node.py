@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from app.ids import parse_global_id
+from resolvers import orders as resolve_orders
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.accounts import users as resolve_users
 from resolvers.catalog import products as resolve_products
@@ -14,6 +15,7 @@ from resolvers.context import Context
 from schema.accounts.types import Address, User
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
 from schema.common import CtxInfo, Node
+from schema.orders.types import Order
 
 
 async def _product(ctx: Context, key: int) -> Node | None:
@@ -49,6 +51,11 @@ async def _user(ctx: Context, key: int) -> Node | None:
     return User.from_viewer(viewer) if viewer else None
 
 
+async def _order(ctx: Context, key: int) -> Node | None:
+    row = await resolve_orders.by_id(ctx, key)
+    return Order.from_model(row) if row else None
+
+
 _RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
     "Product": _product,
     "ProductVariant": _variant,
@@ -56,6 +63,7 @@ _RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
     "Warehouse": _warehouse,
     "Address": _address,
     "User": _user,
+    "Order": _order,
 }
 
 

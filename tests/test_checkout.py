@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from app.accounts.permissions import Permission
 from app.orders.expiry import cancel_expired_orders
-from tests.conftest import Server, make_customer
+from tests.conftest import Server, make_customer, make_staff
 from tests.shop import ADDRESS, Shop, build_shop, cart_op
 from tests.support import GraphQLClient
 
@@ -277,3 +278,23 @@ async def test_per_customer_limits_count_each_customer(server: Server, shop: Sho
     # Someone else still may.
     frank = await make_customer(server, "frank@example.com")
     await ready_cart(api, shop, ("sock-3", 1), token=frank, coupon="WELCOME")
+
+
+async def test_orders_are_visible_to_their_owner_and_order_staff_only(
+    server: Server, shop: Shop
+) -> None:
+    api = server.client
+    gina = await make_customer(server, "gina@example.com")
+    cart_id = await ready_cart(api, shop, ("sock-3", 1), token=gina)
+    order, _ = await checkout(api, cart_id, token=gina)
+    assert order is not None
+    query = "query($id: ID!) { node(id: $id) { id ... on Order { number email } } }"
+    mine = (await api.query(query, {"id": order["id"]}, token=gina)).data["node"]
+    assert mine == {"id": order["id"], "number": order["number"], "email": "gina@example.com"}
+    hank = await make_customer(server, "hank@example.com")
+    foreign = await api.query(query, {"id": order["id"]}, token=hank)
+    unknown = await api.query(query, {"id": "T3JkZXI6OTk5OTk5"}, token=hank)
+    assert foreign.body == unknown.body == {"data": {"node": None}}
+    assert (await api.query(query, {"id": order["id"]})).data["node"] is None
+    clerk = await make_staff(server, "clerk@example.com", frozenset({Permission.MANAGE_ORDERS}))
+    assert (await api.query(query, {"id": order["id"]}, token=clerk)).data["node"] == mine

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.addresses import AddressData, clean_address
-from app.accounts.permissions import Viewer
+from app.accounts.permissions import Viewer, require_owner
 from app.cart import holds
 from app.cart.models import Cart, CartLine, CartStatus, StockHold
 from app.catalog.models import Product, ProductStatus, ProductVariant, Stock
@@ -101,8 +101,8 @@ def check_access(cart: Cart | None, viewer: Viewer | None, now: datetime) -> Car
     """The cart if the caller may use it: a guest cart by its id, a customer's only by them."""
     if cart is None or cart.status != CartStatus.ACTIVE:
         raise _not_found()
-    if cart.user_id is not None and (viewer is None or viewer.user_id != cart.user_id):
-        raise _not_found()
+    if cart.user_id is not None:
+        require_owner(viewer, cart.user_id, "cart", "cartId")
     if cart.expires_at <= now:
         raise fail(ErrorCode.CART_EXPIRED, "this cart has expired; start a new one", "cartId")
     return cart
