@@ -23,6 +23,11 @@ class Scenario:
     query: str
     # Request number -> variables, so clients can cycle through slugs or search words.
     variables: Callable[[int], dict[str, Any]]
+    # Requests it can still serve, for one whose requests each use up something prepared
+    # (a cart can be checked out once); None: unlimited.
+    remaining: Callable[[], int] | None = None
+    # Cap on warm-up requests, so a warm-up leaves the prepared carts to the measurement.
+    warmup_requests: int | None = None
 
 
 @dataclass(slots=True)
@@ -33,6 +38,10 @@ class Result:
     statements: list[int] = field(default_factory=list)
     errors: int = 0
     first_error: str | None = None
+    # A mutation's expected refusal (e.g. INSUFFICIENT_STOCK): answered fine, but not what the
+    # scenario meant to measure, so counted apart from transport and GraphQL errors.
+    user_errors: int = 0
+    first_user_error: str | None = None
 
     @property
     def requests(self) -> int:
@@ -58,10 +67,21 @@ class Result:
         self.errors += 1
         self.first_error = self.first_error or reason
 
+    def refuse(self, reason: str) -> None:
+        self.user_errors += 1
+        self.first_user_error = self.first_user_error or reason
 
-async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+
+async def post(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Any:
     """One GraphQL request whose answer must be clean: for setting scenarios up."""
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     response.raise_for_status()
     body = response.json()
     if body.get("errors"):
@@ -76,7 +96,12 @@ async def measure(
     seconds: float,
     max_requests: int,
 ) -> Result:
-    """Keep `concurrency` requests in flight until `seconds` pass or `max_requests` are sent."""
+    """Keep `concurrency` requests in flight until `seconds` pass or `max_requests` are sent.
+
+    A scenario with `remaining` also stops when what it prepared is used up.
+    """
+    if scenario.remaining is not None:
+        max_requests = min(max_requests, scenario.remaining())
     result = Result(scenario.name)
     numbers = itertools.count()
     started = time.perf_counter()
@@ -112,6 +137,11 @@ async def _one(client: httpx.AsyncClient, scenario: Scenario, number: int, resul
     if response.status_code != 200:
         result.fail(f"HTTP {response.status_code}: {response.text[:200]}")
         return
-    errors = orjson.loads(response.content).get("errors")
-    if errors:
+    body = orjson.loads(response.content)
+    if errors := body.get("errors"):
         result.fail(str(errors[0].get("message")))
+        return
+    for payload in (body.get("data") or {}).values():
+        if isinstance(payload, dict) and (refusals := payload.get("userErrors")):
+            result.refuse(f"{refusals[0].get('code')}: {refusals[0].get('message')}")
+            return

@@ -1,4 +1,4 @@
-"""Standalone documents for the storefront contract operations, as clients send them."""
+"""Standalone documents for the contract operations, as clients send them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from graphql.language import (
     visit,
 )
 
-STOREFRONT = Path(__file__).resolve().parent.parent / "tests" / "contract" / "storefront.graphql"
+CONTRACT = Path(__file__).resolve().parent.parent / "tests" / "contract"
+STOREFRONT = CONTRACT / "storefront.graphql"
+# Staff sign-in and back-office set-up (shipping method, coupon) for the purchase scenarios.
+ACCOUNT = CONTRACT / "account.graphql"
+ADMIN = CONTRACT / "admin.graphql"
 
 
 class _Spreads(Visitor):

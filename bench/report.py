@@ -5,9 +5,10 @@ from __future__ import annotations
 from bench.load import Result
 
 _COLUMNS = (
-    ("scenario", 30),
+    ("scenario", 36),
     ("requests", 9),
     ("errors", 7),
+    ("userErrors", 10),
     ("req/s", 8),
     ("p50 ms", 8),
     ("p90 ms", 8),
@@ -29,13 +30,18 @@ def table(results: list[Result]) -> str:
                     result.scenario,
                     str(result.requests),
                     str(result.errors),
+                    str(result.user_errors),
                     f"{result.per_second:.1f}",
                     *(f"{result.latency_ms(f):.1f}" for f in (0.5, 0.9, 0.99, 1.0)),
                     sql,
                 ]
             )
         )
-    lines.extend(f"  {r.scenario}: first error: {r.first_error}" for r in results if r.first_error)
+    for r in results:
+        if r.first_error:
+            lines.append(f"  {r.scenario}: first error: {r.first_error}")
+        if r.first_user_error:
+            lines.append(f"  {r.scenario}: first userError: {r.first_user_error}")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import strawberry
@@ -38,4 +39,34 @@ DecimalScalar = strawberry.scalar(
     parse_literal=_parse_decimal_literal,
 )
 
-SCALAR_MAP = {Decimal: DecimalScalar}
+_DATETIME_RULE = "DateTime must be ISO 8601 with a UTC offset, such as 2026-01-31T09:30:00Z"
+
+
+def _parse_datetime(value: object) -> datetime:
+    # A time without an offset means different instants to different clients: refused.
+    if not isinstance(value, str):
+        raise ValueError(_DATETIME_RULE)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(_DATETIME_RULE) from None
+    if parsed.tzinfo is None:
+        raise ValueError(_DATETIME_RULE)
+    return parsed.astimezone(UTC)
+
+
+def _parse_datetime_literal(node: ValueNode, _variables: object = None) -> datetime:
+    if not isinstance(node, StringValueNode):
+        raise ValueError(_DATETIME_RULE)
+    return _parse_datetime(node.value)
+
+
+DateTimeScalar = strawberry.scalar(
+    name="DateTime",
+    description="An instant, ISO 8601 with a UTC offset, such as 2026-01-31T09:30:00Z.",
+    serialize=lambda value: value.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    parse_value=_parse_datetime,
+    parse_literal=_parse_datetime_literal,
+)
+
+SCALAR_MAP = {Decimal: DecimalScalar, datetime: DateTimeScalar}

@@ -304,3 +304,73 @@ async def test_coupons_and_automatic_promotions(api: GraphQLClient, shop: Shop) 
     assert removed["couponCodes"] == []
     assert removed["discountTotal"]["amount"] == "13.00"
     assert bigger is not None
+
+
+async def test_back_office_inputs_are_checked_and_permissions_enforced(
+    api: GraphQLClient, shop: Shop, server: Server
+) -> None:
+    create = (
+        "mutation($input: PromotionInput!) { promotionCreate(input: $input)"
+        " { promotion { id } userErrors { field code } } }"
+    )
+    naive = await api.query(
+        create,
+        {
+            "input": {
+                "name": "x",
+                "kind": "PERCENTAGE",
+                "value": "10",
+                "startsAt": "2026-01-01T00:00:00",
+            }
+        },
+        token=shop.staff,
+    )
+    assert "UTC offset" in naive.errors[0]["message"]
+    cases = {
+        "value": {"name": "x", "kind": "PERCENTAGE", "value": "150"},
+        "minSubtotal": {"name": "x", "kind": "THRESHOLD", "value": "5"},
+        "couponCode": {"name": "x", "kind": "FIXED_AMOUNT", "value": "1", "couponCode": "a b"},
+        "endsAt": {
+            "name": "x", "kind": "FREE_SHIPPING",
+            "startsAt": "2026-02-01T00:00:00Z", "endsAt": "2026-01-01T00:00:00+01:00",
+        },
+    }  # fmt: skip
+    for field, data in cases.items():
+        errors = (await api.query(create, {"input": data}, token=shop.staff)).data[
+            "promotionCreate"
+        ]
+        assert errors["userErrors"][0]["field"] == ["input", field], field
+    await shop.promotion(name="Taken", kind="FIXED_AMOUNT", value="1", couponCode="TAKEN")
+    duplicate = await api.query(
+        create,
+        {"input": {"name": "y", "kind": "FIXED_AMOUNT", "value": "2", "couponCode": "taken"}},
+        token=shop.staff,
+    )
+    assert duplicate.data["promotionCreate"]["userErrors"][0]["code"] == "ALREADY_EXISTS"
+
+    customer = await make_customer(server, "sneaky@example.com")
+    refused = await api.query(
+        create, {"input": {"name": "z", "kind": "FREE_SHIPPING"}}, token=customer
+    )
+    assert refused.data["promotionCreate"]["userErrors"][0]["code"] == "PERMISSION_DENIED"
+    method = await api.op(
+        "ShippingMethodCreate",
+        {"input": {"name": "Cheap", "countries": ["DE"], "baseFee": "1.00"}},
+        token=customer,
+    )
+    assert method.data["shippingMethodCreate"]["userErrors"][0]["code"] == "PERMISSION_DENIED"
+    bad_method = await api.op(
+        "ShippingMethodCreate",
+        {
+            "input": {
+                "name": "Mars",
+                "countries": ["ZZ"],
+                "baseFee": "1.00",
+                "minDays": 9,
+                "maxDays": 1,
+            }
+        },
+        token=shop.staff,
+    )
+    fields = {tuple(e["field"]) for e in bad_method.data["shippingMethodCreate"]["userErrors"]}
+    assert fields == {("input", "countries"), ("input", "maxDays")}
