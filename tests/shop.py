@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
+
 from tests.conftest import Server, make_staff
 from tests.support import GraphQLClient, Result
 
@@ -118,3 +120,21 @@ async def cart_op(
     result: Result = await api.op(name, variables, token=token)
     payload = next(iter(result.data.values()))
     return payload["cart"], payload["userErrors"]
+
+
+async def sql(server: Server, query: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query, for checking what the API wrote."""
+    async with server.services.db.session() as session:
+        result = await session.exec(text(query), params=params)  # type: ignore[call-overload]
+        return [tuple(row) for row in result.all()]
+
+
+async def stock_rows(server: Server, sku: str) -> list[tuple[int, int]]:
+    """(quantity, reserved) of a variant in each warehouse, sorted."""
+    rows = await sql(
+        server,
+        "SELECT s.quantity, s.reserved FROM stock s JOIN product_variant v"
+        " ON v.id = s.variant_id WHERE v.sku = :sku",
+        sku=sku,
+    )
+    return sorted(rows)  # type: ignore[arg-type]

@@ -7,12 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from app.accounts.permissions import Permission
 from app.orders.expiry import cancel_expired_orders
 from tests.conftest import Server, make_customer, make_staff
-from tests.shop import ADDRESS, Shop, build_shop, cart_op
+from tests.shop import ADDRESS, Shop, build_shop, cart_op, sql, stock_rows
 from tests.support import GraphQLClient
 
 STOCK = "query($id: ID!) { node(id: $id) { ... on ProductVariant { quantityAvailable } } }"
@@ -97,24 +96,17 @@ async def test_checkout_makes_an_unpaid_order_and_closes_the_cart(
     assert await available(api, shop, "sock-3") == 97
     again = await api.op("Cart", {"id": cart_id})
     assert again.error_codes == ["NOT_FOUND"]
-    async with server.services.db.session() as session:
-        row = (
-            await session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT amount_due, total, subtotal, discount_total, shipping_total,"
-                    " tax_total FROM shop_order"
-                )
-            )
-        ).one()
-        lines = (
-            await session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT sku, quantity, subtotal, discount_allocated, tax, total"
-                    " FROM order_line ORDER BY sku"
-                )
-            )
-        ).all()
-        events = (await session.exec(text("SELECT type FROM order_event"))).all()  # type: ignore[call-overload]
+    (row,) = await sql(
+        server,
+        "SELECT amount_due, total, subtotal, discount_total, shipping_total, tax_total"
+        " FROM shop_order",
+    )
+    lines = await sql(
+        server,
+        "SELECT sku, quantity, subtotal, discount_allocated, tax, total"
+        " FROM order_line ORDER BY sku",
+    )
+    events = await sql(server, "SELECT type FROM order_event")
     assert row[0] == row[1] == 20229
     assert row[1] == row[2] - row[3] + row[4] + row[5]
     assert [tuple(line) for line in lines] == [
@@ -187,21 +179,10 @@ async def test_fifty_buyers_for_ten_units(server: Server, shop: Shop) -> None:
     refused = [errors[0]["code"] for order, errors in results if order is None]
     assert len(sold) == 10
     assert refused == ["INSUFFICIENT_STOCK"] * 40
-    async with server.services.db.session() as session:
-        stock = (
-            await session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT s.quantity, s.reserved FROM stock s JOIN product_variant v"
-                    " ON v.id = s.variant_id WHERE v.sku = 'limited-1'"
-                )
-            )
-        ).all()
-        taken = (
-            await session.exec(  # type: ignore[call-overload]
-                text("SELECT count(*), sum(quantity) FROM order_line WHERE sku = 'limited-1'")
-            )
-        ).one()
-    assert sorted(tuple(s) for s in stock) == [(0, 0), (0, 0)]
+    taken = (
+        await sql(server, "SELECT count(*), sum(quantity) FROM order_line WHERE sku = 'limited-1'")
+    )[0]
+    assert await stock_rows(server, "limited-1") == [(0, 0), (0, 0)]
     assert tuple(taken) == (10, 10)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from app.cart.carts import purge_expired
 from app.checkout.allocation import StockRow, Take, plan
 from app.maintenance import run_once
 from tests.conftest import Server
-from tests.shop import Shop, build_shop, cart_op
+from tests.shop import Shop, build_shop, cart_op, sql, stock_rows
 from tests.support import GraphQLClient
 from tests.test_checkout import available, checkout, ready_cart
 
@@ -73,18 +72,8 @@ async def test_checkout_turns_a_hold_into_a_sale(server: Server, shop: Shop) -> 
     order, errors = await checkout(api, cart_id)
     assert errors == []
     assert order is not None
-    async with server.services.db.session() as session:
-        rows = (
-            await session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT s.quantity, s.reserved FROM stock s JOIN product_variant v"
-                    " ON v.id = s.variant_id WHERE v.sku = 'flash-1'"
-                )
-            )
-        ).all()
-        holds = (await session.exec(text("SELECT count(*) FROM stock_hold"))).one()  # type: ignore[call-overload]
-    assert sorted(tuple(r) for r in rows) == [(0, 0), (0, 0)]
-    assert holds[0] == 0
+    assert await stock_rows(server, "flash-1") == [(0, 0), (0, 0)]
+    assert await sql(server, "SELECT count(*) FROM stock_hold") == [(0,)]
 
 
 async def test_idle_carts_expire_and_are_purged_with_their_holds(
