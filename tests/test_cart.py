@@ -374,3 +374,20 @@ async def test_back_office_inputs_are_checked_and_permissions_enforced(
     )
     fields = {tuple(e["field"]) for e in bad_method.data["shippingMethodCreate"]["userErrors"]}
     assert fields == {("input", "countries"), ("input", "maxDays")}
+
+
+async def test_cart_reads_take_the_same_sql_whatever_their_size(
+    api: GraphQLClient, shop: Shop
+) -> None:
+    await shop.product("cap", [("cap-1", "12.00", [5, 5]), ("cap-2", "12.00", [5, 5])])
+    await shop.promotion(name="All 5", kind="PERCENTAGE", value="5")
+    small = await new_cart(api, shop, ("sock-3", 1))
+    large = await new_cart(
+        api, shop, ("sock-3", 1), ("runner-42", 1), ("tote-red", 1), ("cap-1", 1), ("cap-2", 2)
+    )
+    for cart in (small, large):
+        await cart_op(api, "CartShippingAddressSet", {"cartId": cart["id"], "address": ADDRESS})
+    one = await api.op("Cart", {"id": small["id"]})
+    five = await api.op("Cart", {"id": large["id"]})
+    assert len(five.data["cart"]["lines"]) == 5
+    assert one.statements == five.statements <= 8
