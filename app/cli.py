@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -106,6 +107,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
         return 2
+    # Only the answer matters here, not alembic's account of how it found it.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     if settings.is_sqlite and asyncio.run(_pending(settings)):
         print(
             "commerce: the database is not up to date; run `commerce migrate` first",

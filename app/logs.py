@@ -36,3 +36,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic's set-up chatter says nothing an operator needs; its upgrades still show.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
