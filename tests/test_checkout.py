@@ -6,13 +6,16 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from app.accounts.permissions import Permission
+from app.asgi import create_app
 from app.orders.expiry import cancel_expired_orders
+from app.settings import Settings
 from tests.conftest import Server, make_customer, make_staff
 from tests.shop import ADDRESS, Shop, build_shop, cart_op, sql, stock_rows
-from tests.support import GraphQLClient
+from tests.support import Clock, GraphQLClient
 
 STOCK = "query($id: ID!) { node(id: $id) { ... on ProductVariant { quantityAvailable } } }"
 
@@ -279,3 +282,26 @@ async def test_orders_are_visible_to_their_owner_and_order_staff_only(
     assert (await api.query(query, {"id": order["id"]})).data["node"] is None
     clerk = await make_staff(server, "clerk@example.com", frozenset({Permission.MANAGE_ORDERS}))
     assert (await api.query(query, {"id": order["id"]}, token=clerk)).data["node"] == mine
+
+
+async def test_the_background_upkeep_cancels_overdue_orders(
+    settings: Settings, clock: Clock
+) -> None:
+    app = create_app(settings.with_overrides(maintenance_interval_seconds=1), clock=clock)
+    services = app.state.services
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        server = Server(app, services, GraphQLClient(http, services.db.counter), clock)
+        shop = await build_shop(server)
+        cart_id = await ready_cart(server.client, shop, ("runner-43", 2))
+        order, _ = await checkout(server.client, cart_id)
+        assert order is not None
+        clock.advance(minutes=31)
+        for _ in range(50):  # the loop runs every second; give it a few rounds
+            if await available(server.client, shop, "runner-43") == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert await available(server.client, shop, "runner-43") == 2
+        assert await sql(server, "SELECT status FROM shop_order") == [("CANCELLED",)]
