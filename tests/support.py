@@ -10,25 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from graphql import parse, print_ast
-from graphql.language import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    OperationDefinitionNode,
-    Visitor,
-    visit,
-)
+from graphql import print_ast
+from graphql.language import DocumentNode
+
+from app.documents import standalone_operations
 
 CONTRACT = Path(__file__).parent / "contract"
-
-
-class _Spreads(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def enter_fragment_spread(self, node: Any, *_: Any) -> None:
-        self.names.append(node.name.value)
 
 
 @functools.cache
@@ -36,25 +23,7 @@ def contract_operations() -> dict[str, DocumentNode]:
     """Every contract operation as a standalone document with the fragments it uses."""
     operations: dict[str, DocumentNode] = {}
     for path in sorted(CONTRACT.glob("*.graphql")):
-        document = parse(path.read_text())
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        for definition in document.definitions:
-            if not isinstance(definition, OperationDefinitionNode) or definition.name is None:
-                continue
-            needed: dict[str, FragmentDefinitionNode] = {}
-            pending = [definition]
-            while pending:
-                spreads = _Spreads()
-                visit(pending.pop(), spreads)
-                for name in spreads.names:
-                    if name not in needed:
-                        needed[name] = fragments[name]
-                        pending.append(fragments[name])
-            operations[definition.name.value] = DocumentNode(
-                definitions=(definition, *needed.values())
-            )
+        operations.update(standalone_operations(path.read_text()))
     return operations
 
 
