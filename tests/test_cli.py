@@ -40,6 +40,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         ("DEBUG", "maybe", "DEBUG"),
         ("CACHE_TTL_SECONDS", "soon", "CACHE_TTL_SECONDS"),
         ("CURRENCY", "XXX", "CURRENCY"),
+        ("TAX_RATES", "DE=nineteen", "TAX_RATES"),
+        ("TAX_RATES", "XX=10", "TAX_RATES"),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line(
@@ -91,6 +93,12 @@ def test_migrate_seed_create_staff_and_serve(env: dict[str, str]) -> None:
     )
     assert unknown.returncode == 2
     assert "FLY" in unknown.stderr
+
+    purged = _run("carts", "purge", env=env)
+    assert (purged.returncode, purged.stdout.strip()) == (
+        0,
+        "purged 0 expired carts; released 0 expired holds",
+    )
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
