@@ -50,7 +50,7 @@ class Loaders:
         return _loader(self._db, catalog.products_by_slug)
 
     @cached_property
-    def variants_by_product(self) -> DataLoader[int, list[ProductVariant]]:
+    def variants_by_product(self) -> DataLoader[int, list[catalog.StockedVariant]]:
         return _loader(self._db, catalog.variants_by_product)
 
     @cached_property
@@ -150,6 +150,13 @@ class Context:
     async def is_staff(self) -> bool:
         viewer = await self.viewer()
         return viewer is not None and viewer.is_staff
+
+    def loaded_category_tree(self) -> CategoryTree | None:
+        """The tree when this request has it already (lets resolvers answer without awaiting)."""
+        tree = self._tree
+        if tree is None or not tree.done() or tree.cancelled() or tree.exception() is not None:
+            return None
+        return tree.result()
 
     async def category_tree(self) -> CategoryTree:
         """The category tree, read once per request (sibling resolvers share the read)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -60,26 +61,39 @@ async def products_by_slug(db: Database, slugs: Sequence[str]) -> list[Product |
     return _by_key(slugs, {p.slug: p for p in rows})
 
 
+@dataclass(frozen=True, slots=True)
+class StockedVariant:
+    """A variant with the units that can be sold now (on hand minus held, all warehouses)."""
+
+    variant: ProductVariant
+    available: int
+
+
 async def variants_by_product(
     db: Database, product_ids: Sequence[int]
-) -> list[list[ProductVariant]]:
+) -> list[list[StockedVariant]]:
+    # Availability comes in the same statement: every listing shows a stock status.
+    available = (
+        select(func.coalesce(func.sum(col(Stock.quantity) - col(Stock.reserved)), 0))
+        .where(col(Stock.variant_id) == col(ProductVariant.id))
+        .correlate(ProductVariant)
+        .scalar_subquery()
+    )
     async with db.session() as session:
         rows = (
-            (
-                await session.exec(
-                    select(ProductVariant)
-                    .where(col(ProductVariant.product_id).in_(product_ids))
-                    .order_by(
-                        col(ProductVariant.product_id),
-                        col(ProductVariant.position),
-                        col(ProductVariant.id),
-                    )
+            await session.exec(
+                select(ProductVariant, available)
+                .where(col(ProductVariant.product_id).in_(product_ids))
+                .order_by(
+                    col(ProductVariant.product_id),
+                    col(ProductVariant.position),
+                    col(ProductVariant.id),
                 )
             )
-            .scalars()
-            .all()
-        )
-    return _grouped(product_ids, [(v.product_id, v) for v in rows])
+        ).all()
+    return _grouped(
+        product_ids, [(v.product_id, StockedVariant(v, int(units))) for v, units in rows]
+    )
 
 
 async def variants_by_id(db: Database, ids: Sequence[int]) -> list[ProductVariant | None]:

@@ -16,6 +16,7 @@ from app.catalog.listing import (
     count_products,
     find_products,
 )
+from app.catalog.loaders import StockedVariant
 from app.catalog.models import Product, ProductStatus, ProductVariant, StockStatus
 from app.catalog.products import normalize_tags
 from app.errors import ErrorCode, fail
@@ -125,15 +126,17 @@ async def quantity_available(ctx: Context, variant: ProductVariant) -> int:
     return max(0, await ctx.loaders.available_by_variant.load(variant.id))
 
 
-async def product_variants(ctx: Context, product_id: int) -> list[ProductVariant]:
-    return await ctx.loaders.variants_by_product.load(product_id)
+async def product_variants(ctx: Context, product_id: int) -> list[StockedVariant]:
+    stocked = await ctx.loaders.variants_by_product.load(product_id)
+    for item in stocked:  # later availability lookups in this request are free
+        ctx.loaders.available_by_variant.prime(item.variant.id, item.available)
+    return stocked
 
 
 async def product_availability(ctx: Context, product_id: int) -> StockStatus:
-    variants = await product_variants(ctx, product_id)
-    available = await ctx.loaders.available_by_variant.load_many([v.id for v in variants])
     return product_stock_status(
-        stock_status(a, v.low_stock_threshold) for v, a in zip(variants, available, strict=True)
+        stock_status(item.available, item.variant.low_stock_threshold)
+        for item in await product_variants(ctx, product_id)
     )
 
 

@@ -48,6 +48,7 @@ class CatalogQuery:
             status=f.status,
         )
         page = await resolve.list_products(ctx, flt, DomainSort(sort), first, after)
+        await ctx.category_tree()  # once, so each product's category answers at once
         return ProductConnection.from_page(page, flt, ctx.currency)
 
     @strawberry.field(
@@ -64,7 +65,10 @@ class CatalogQuery:
             row = await resolve.product_by_id(ctx, pk) if pk is not None else None
         else:
             return None
-        return Product.from_model(row, ctx.currency) if row else None
+        if row is None:
+            return None
+        await ctx.category_tree()  # its category and breadcrumbs answer at once
+        return Product.from_model(row, ctx.currency)
 
     @strawberry.field(description="Every category, parents before their children.")
     async def categories(self, info: CtxInfo) -> list[Category]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from app.catalog import models
+from app.catalog.availability import stock_status
 from app.catalog.categories import CategoryNode, CategoryTree
 from app.catalog.listing import ProductFilter, ProductPage
 from app.ids import to_global_id
@@ -134,9 +135,13 @@ class ProductVariant(Node):
     low_stock_threshold: int
     reserve_on_add: bool
     row: strawberry.Private[models.ProductVariant]
+    # Units on sale now when the variant was loaded with them (product listings).
+    available: strawberry.Private[int | None] = None
 
     @classmethod
-    def from_model(cls, row: models.ProductVariant, currency: str) -> ProductVariant:
+    def from_model(
+        cls, row: models.ProductVariant, currency: str, available: int | None = None
+    ) -> ProductVariant:
         return cls(
             id=strawberry.ID(to_global_id("ProductVariant", row.id or 0)),
             sku=row.sku,
@@ -148,15 +153,22 @@ class ProductVariant(Node):
             low_stock_threshold=row.low_stock_threshold,
             reserve_on_add=row.reserve_on_add,
             row=row,
+            available=available,
         )
 
+    # These two answer at once when the availability came with the variant and only
+    # otherwise hand graphql-core an awaitable (an async field costs every time).
     @strawberry.field
-    async def stock_status(self, info: CtxInfo) -> StockStatus:  # type: ignore[valid-type]
-        return await resolve.variant_stock_status(info.context, self.row)
+    def stock_status(self, info: CtxInfo) -> StockStatus:  # type: ignore[valid-type]
+        if self.available is not None:
+            return stock_status(self.available, self.row.low_stock_threshold)
+        return resolve.variant_stock_status(info.context, self.row)  # type: ignore[return-value]
 
     @strawberry.field(description="Units that can be bought now, over all warehouses.")
-    async def quantity_available(self, info: CtxInfo) -> int:
-        return await resolve.quantity_available(info.context, self.row)
+    def quantity_available(self, info: CtxInfo) -> int:
+        if self.available is not None:
+            return max(0, self.available)
+        return resolve.quantity_available(info.context, self.row)  # type: ignore[return-value]
 
     @strawberry.field
     async def product(self, info: CtxInfo) -> Product | None:
@@ -218,17 +230,24 @@ class Product(Node):
         )
 
     @strawberry.field
-    async def category(self, info: CtxInfo) -> Category | None:
+    def category(self, info: CtxInfo) -> Category | None:
         if self.category_pk is None:
             return None
-        tree = await info.context.category_tree()
-        node = tree.get(self.category_pk)
-        return Category.from_node(node, tree) if node else None
+        # Listings load the tree up front, so this is usually answered without awaiting.
+        tree = info.context.loaded_category_tree()
+        if tree is not None:
+            return _category_in(tree, self.category_pk)
+        return self._category_later(info)  # type: ignore[return-value]
+
+    async def _category_later(self, info: CtxInfo) -> Category | None:
+        assert self.category_pk is not None
+        return _category_in(await info.context.category_tree(), self.category_pk)
 
     @strawberry.field
     async def variants(self, info: CtxInfo) -> list[ProductVariant]:
-        rows = await resolve.product_variants(info.context, self.pk)
-        return [ProductVariant.from_model(v, info.context.currency) for v in rows]
+        stocked = await resolve.product_variants(info.context, self.pk)
+        currency = info.context.currency
+        return [ProductVariant.from_model(s.variant, currency, s.available) for s in stocked]
 
     @strawberry.field
     async def images(self, info: CtxInfo) -> list[Image]:
@@ -256,6 +275,11 @@ class Product(Node):
     ) -> list[Product]:
         rows = await resolve.recommendations(info.context, self.pk, first)
         return [Product.from_model(p, info.context.currency) for p in rows]
+
+
+def _category_in(tree: CategoryTree, category_id: int) -> Category | None:
+    node = tree.get(category_id)
+    return Category.from_node(node, tree) if node else None
 
 
 @strawberry.type
