@@ -118,6 +118,9 @@ class Context:
         self.request = request
         self.response = response
         self._viewer: asyncio.Future[Viewer | None] | None = None
+        # Relations fetched up front for a listing, so its fields answer without awaiting.
+        self.ready_variants: dict[int, list[catalog.StockedVariant]] = {}
+        self.ready_images: dict[int, list[ProductImage]] = {}
         self._tree: asyncio.Future[CategoryTree] | None = None
 
     @cached_property

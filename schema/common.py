@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from app.errors import DomainError, fail
 from app.errors import ErrorCode as DomainErrorCode
@@ -75,3 +76,26 @@ def decode_id(value: str, type_name: str, *field: str) -> int:
 def given(value: Any) -> Any:
     """Strawberry's UNSET (argument not sent) as the services' UNSET."""
     return UNSET if value is strawberry.UNSET else value
+
+
+def _fields(selections: list[Selection]) -> list[SelectedField]:
+    """The fields among `selections`, looking into fragments."""
+    found: list[SelectedField] = []
+    pending = list(selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            pending.extend(selection.selections)
+        else:
+            found.append(selection)
+    return found
+
+
+def selected_under(info: CtxInfo, *path: str) -> set[str]:
+    """Names of the fields the query selects at `path` below this field (through fragments)."""
+    level = _fields(list(info.selected_fields))
+    for name in path:
+        level = [
+            child for field in level for child in _fields(field.selections) if child.name == name
+        ]
+    return {child.name for field in level for child in _fields(field.selections)}

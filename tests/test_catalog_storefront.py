@@ -290,3 +290,25 @@ async def test_bad_paging_arguments_are_clear_errors(api: GraphQLClient, demo: S
     assert other_sort.error_codes == ["INVALID"]
     bad_price = await api.query(LIST, {"first": 5, "filter": {"minPrice": "1.234"}})
     assert bad_price.error_codes == ["INVALID"]
+
+
+PRODUCT_FIELDS = """
+  id stockStatus thumbnail { url alt } images { url } category { slug }
+  variants { sku stockStatus quantityAvailable price { amount } }
+"""
+
+
+async def test_prefetched_and_lazily_loaded_products_answer_alike(
+    api: GraphQLClient, demo: SeedReport
+) -> None:
+    listing = await api.query(
+        f"{{ products(first: 40) {{ edges {{ node {{ {PRODUCT_FIELDS} }} }} }} }}"
+    )
+    listed = [edge["node"] for edge in listing.data["products"]["edges"]]
+    assert {p["stockStatus"] for p in listed} >= {"IN_STOCK", "OUT_OF_STOCK"}
+    for product in listed:
+        one = await api.query(
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Product {{ {PRODUCT_FIELDS} }} }} }}",
+            {"id": product["id"]},
+        )
+        assert one.data["node"] == product

@@ -6,6 +6,8 @@ A product that is not visible is reported as missing, like an unknown id.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from decimal import Decimal
 
 from app.catalog.availability import product_stock_status, stock_status
@@ -133,11 +135,44 @@ async def product_variants(ctx: Context, product_id: int) -> list[StockedVariant
     return stocked
 
 
-async def product_availability(ctx: Context, product_id: int) -> StockStatus:
+async def prefetch(ctx: Context, product_ids: list[int], fields: set[str]) -> None:
+    """Load, in one batch each, the relations these products' selected fields will ask for.
+
+    Their resolvers then answer from `ctx.ready_*` without awaiting: with a hundred
+    products, hundreds of awaits per request are what a listing would spend most on.
+    """
+    jobs: list[Awaitable[object]] = []
+    if fields & {"variants", "stockStatus"}:
+        jobs.append(_prefetch_variants(ctx, product_ids))
+    if fields & {"images", "thumbnail"}:
+        jobs.append(_prefetch_images(ctx, product_ids))
+    if "category" in fields:
+        jobs.append(ctx.category_tree())
+    await asyncio.gather(*jobs)
+
+
+async def _prefetch_variants(ctx: Context, product_ids: list[int]) -> None:
+    for product_id, stocked in zip(
+        product_ids, await ctx.loaders.variants_by_product.load_many(product_ids), strict=True
+    ):
+        ctx.ready_variants[product_id] = stocked
+        for item in stocked:
+            ctx.loaders.available_by_variant.prime(item.variant.id, item.available)
+
+
+async def _prefetch_images(ctx: Context, product_ids: list[int]) -> None:
+    images = await ctx.loaders.images_by_product.load_many(product_ids)
+    ctx.ready_images.update(zip(product_ids, images, strict=True))
+
+
+def availability_of(stocked: list[StockedVariant]) -> StockStatus:
     return product_stock_status(
-        stock_status(item.available, item.variant.low_stock_threshold)
-        for item in await product_variants(ctx, product_id)
+        stock_status(item.available, item.variant.low_stock_threshold) for item in stocked
     )
+
+
+async def product_availability(ctx: Context, product_id: int) -> StockStatus:
+    return availability_of(await product_variants(ctx, product_id))
 
 
 async def recommendations(ctx: Context, product_id: int, first: int) -> list[Product]:

@@ -13,7 +13,7 @@ from resolvers.catalog import products as resolve
 from resolvers.catalog import warehouses as resolve_warehouses
 from schema.catalog.inputs import ProductFilter, ProductSort
 from schema.catalog.types import Category, Product, ProductConnection, Warehouse
-from schema.common import CtxInfo
+from schema.common import CtxInfo, selected_under
 
 
 @strawberry.type
@@ -48,7 +48,8 @@ class CatalogQuery:
             status=f.status,
         )
         page = await resolve.list_products(ctx, flt, DomainSort(sort), first, after)
-        await ctx.category_tree()  # once, so each product's category answers at once
+        fields = selected_under(info, "edges", "node")
+        await resolve.prefetch(ctx, [p.id for p in page.products if p.id is not None], fields)
         return ProductConnection.from_page(page, flt, ctx.currency)
 
     @strawberry.field(
@@ -65,9 +66,9 @@ class CatalogQuery:
             row = await resolve.product_by_id(ctx, pk) if pk is not None else None
         else:
             return None
-        if row is None:
+        if row is None or row.id is None:
             return None
-        await ctx.category_tree()  # its category and breadcrumbs answer at once
+        await resolve.prefetch(ctx, [row.id], selected_under(info))
         return Product.from_model(row, ctx.currency)
 
     @strawberry.field(description="Every category, parents before their children.")

@@ -11,6 +11,7 @@ from app.catalog import models
 from app.catalog.availability import stock_status
 from app.catalog.categories import CategoryNode, CategoryTree
 from app.catalog.listing import ProductFilter, ProductPage
+from app.catalog.loaders import StockedVariant
 from app.ids import to_global_id
 from resolvers.catalog import products as resolve
 from schema.common import CtxInfo, Money, Node, PageInfo
@@ -243,19 +244,39 @@ class Product(Node):
         assert self.category_pk is not None
         return _category_in(await info.context.category_tree(), self.category_pk)
 
+    # The relations below answer at once when the listing prefetched them
+    # (`resolve.prefetch`) and hand graphql-core an awaitable only otherwise.
     @strawberry.field
-    async def variants(self, info: CtxInfo) -> list[ProductVariant]:
-        stocked = await resolve.product_variants(info.context, self.pk)
-        currency = info.context.currency
-        return [ProductVariant.from_model(s.variant, currency, s.available) for s in stocked]
+    def variants(self, info: CtxInfo) -> list[ProductVariant]:
+        stocked = info.context.ready_variants.get(self.pk)
+        if stocked is not None:
+            return _variants(stocked, info.context.currency)
+        return self._variants_later(info)  # type: ignore[return-value]
+
+    async def _variants_later(self, info: CtxInfo) -> list[ProductVariant]:
+        return _variants(
+            await resolve.product_variants(info.context, self.pk), info.context.currency
+        )
 
     @strawberry.field
-    async def images(self, info: CtxInfo) -> list[Image]:
+    def images(self, info: CtxInfo) -> list[Image]:
+        rows = info.context.ready_images.get(self.pk)
+        if rows is not None:
+            return [Image(url=i.url, alt=i.alt) for i in rows]
+        return self._images_later(info)  # type: ignore[return-value]
+
+    async def _images_later(self, info: CtxInfo) -> list[Image]:
         rows = await info.context.loaders.images_by_product.load(self.pk)
         return [Image(url=i.url, alt=i.alt) for i in rows]
 
     @strawberry.field(description="The first image.")
-    async def thumbnail(self, info: CtxInfo) -> Image | None:
+    def thumbnail(self, info: CtxInfo) -> Image | None:
+        rows = info.context.ready_images.get(self.pk)
+        if rows is not None:
+            return Image(url=rows[0].url, alt=rows[0].alt) if rows else None
+        return self._thumbnail_later(info)  # type: ignore[return-value]
+
+    async def _thumbnail_later(self, info: CtxInfo) -> Image | None:
         rows = await info.context.loaders.images_by_product.load(self.pk)
         return Image(url=rows[0].url, alt=rows[0].alt) if rows else None
 
@@ -264,8 +285,11 @@ class Product(Node):
         return await info.context.loaders.tags_by_product.load(self.pk)
 
     @strawberry.field(description="IN_STOCK if any variant is, else LOW_STOCK if any is.")
-    async def stock_status(self, info: CtxInfo) -> StockStatus:  # type: ignore[valid-type]
-        return await resolve.product_availability(info.context, self.pk)
+    def stock_status(self, info: CtxInfo) -> StockStatus:  # type: ignore[valid-type]
+        stocked = info.context.ready_variants.get(self.pk)
+        if stocked is not None:
+            return resolve.availability_of(stocked)
+        return resolve.product_availability(info.context, self.pk)  # type: ignore[return-value]
 
     @strawberry.field(description="Published products of the same category that match best.")
     async def recommendations(
@@ -275,6 +299,10 @@ class Product(Node):
     ) -> list[Product]:
         rows = await resolve.recommendations(info.context, self.pk, first)
         return [Product.from_model(p, info.context.currency) for p in rows]
+
+
+def _variants(stocked: list[StockedVariant], currency: str) -> list[ProductVariant]:
+    return [ProductVariant.from_model(s.variant, currency, s.available) for s in stocked]
 
 
 def _category_in(tree: CategoryTree, category_id: int) -> Category | None:
