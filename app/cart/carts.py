@@ -27,6 +27,7 @@ from app.checkout.models import Promotion, ShippingMethod
 from app.checkout.pricing import PriceLine, Pricing, price
 from app.checkout.tax import tax_rate
 from app.errors import DomainError, ErrorCode, Problems, fail
+from app.money import to_decimal
 from app.settings import Settings
 
 MAX_LINE_QUANTITY = 99
@@ -195,6 +196,17 @@ def _insufficient(available: int, sku: str, index: int, name: str) -> DomainErro
     )
 
 
+def _quantity_ok(change: LineChange, lowest: int, problems: Problems) -> bool:
+    if lowest <= change.quantity <= MAX_LINE_QUANTITY:
+        return True
+    problems.add(
+        ErrorCode.INVALID,
+        f"quantity must be between {lowest} and {MAX_LINE_QUANTITY}",
+        "lines", str(change.index), "quantity",
+    )  # fmt: skip
+    return False
+
+
 async def change_lines(
     session: AsyncSession,
     cart: Cart,
@@ -212,12 +224,7 @@ async def change_lines(
     where: dict[int, tuple[int, str]] = {}  # variant -> (request index, field) for messages
 
     for change in adds:
-        if not 1 <= change.quantity <= MAX_LINE_QUANTITY:
-            problems.add(
-                ErrorCode.INVALID,
-                f"quantity must be between 1 and {MAX_LINE_QUANTITY}",
-                "lines", str(change.index), "quantity",
-            )  # fmt: skip
+        if not _quantity_ok(change, 1, problems):
             continue
         wanted[change.key] = wanted.get(change.key, 0) + change.quantity
         where[change.key] = (change.index, "variantId")
@@ -232,12 +239,7 @@ async def change_lines(
                 "lineId",
             )
             continue
-        if not 0 <= change.quantity <= MAX_LINE_QUANTITY:
-            problems.add(
-                ErrorCode.INVALID,
-                f"quantity must be between 0 and {MAX_LINE_QUANTITY}",
-                "lines", str(change.index), "quantity",
-            )  # fmt: skip
+        if not _quantity_ok(change, 0, problems):
             continue
         wanted[line.variant_id] = change.quantity
         where[line.variant_id] = (change.index, "quantity")
@@ -351,8 +353,6 @@ async def apply_coupon(
 
 
 def _explain(reason: str, rules: CartRules) -> str:
-    from app.money import to_decimal
-
     if reason.startswith("short by "):
         missing = int(reason.removeprefix("short by "))
         currency = rules.settings.currency
