@@ -156,6 +156,15 @@ class Server:
         return self.services.db.counter.total
 
 
+async def open_app(
+    settings: Settings, clock: Clock
+) -> tuple[Starlette, httpx.AsyncClient, GraphQLClient]:
+    """One more server process on the same database (and Redis): a second worker."""
+    app = create_app(settings, clock=clock)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    return app, http, GraphQLClient(http, app.state.services.db.counter)
+
+
 @pytest.fixture
 async def server(settings: Settings, clock: Clock) -> AsyncIterator[Server]:
     app = create_app(settings, clock=clock)

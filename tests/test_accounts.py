@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import httpx
 import jwt
+import pytest
 
-from tests.conftest import PASSWORD, SECRET, Server, make_customer, make_staff
-from tests.support import GraphQLClient
+from app.settings import Settings
+from tests.conftest import (
+    PASSWORD,
+    REDIS_URL,
+    SECRET,
+    Server,
+    make_customer,
+    make_staff,
+    open_app,
+)
+from tests.support import Clock, GraphQLClient
 
 ME = "{ me { id email firstName lastName isStaff } }"
 SIGN_IN = """
@@ -265,3 +276,25 @@ async def test_me_is_null_for_anonymous_callers_and_flags_staff(server: Server) 
     assert (await api.query(ME, token=staff)).data["me"]["isStaff"] is True
     customer = await make_customer(server, "plain@example.com")
     assert (await api.query(ME, token=customer)).data["me"]["isStaff"] is False
+
+
+@pytest.mark.usefixtures("backend")
+async def test_sign_in_failures_count_across_workers(settings: Settings, clock: Clock) -> None:
+    """Two servers (as two workers or machines) share one failure count through Redis."""
+    shared = replace(settings, redis_url=REDIS_URL)
+    app_a, http_a, api_a = await open_app(shared, clock)
+    app_b, http_b, api_b = await open_app(shared, clock)
+    async with (
+        app_a.router.lifespan_context(app_a),  # type: ignore[attr-defined]
+        app_b.router.lifespan_context(app_b),  # type: ignore[attr-defined]
+        http_a,
+        http_b,
+    ):
+        await make_customer_via(api_a, "shared@example.com")
+        for n in range(5):
+            api = api_a if n % 2 else api_b
+            wrong = await _sign_in(api, "shared@example.com", "wrong-wrong-1")
+            assert wrong["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
+        for api in (api_a, api_b):
+            refused = await _sign_in(api, "shared@example.com")
+            assert refused["userErrors"][0]["code"] == "TOO_MANY_REQUESTS"

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-import httpx
 import pytest
 
-from app.asgi import create_app
 from app.seed import SeedReport
 from app.settings import Settings
-from tests.conftest import REDIS_URL, Server, make_staff
+from tests.conftest import REDIS_URL, Server, make_staff, open_app
 from tests.support import Clock, GraphQLClient, TcpProxy
 
 RENAME = (
@@ -75,20 +73,12 @@ async def proxy() -> AsyncIterator[TcpProxy]:
     await relay.stop()
 
 
-async def _open(
-    settings: Settings, clock: Clock
-) -> tuple[object, httpx.AsyncClient, GraphQLClient]:
-    app = create_app(settings, clock=clock)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-    return app, http, GraphQLClient(http, app.state.services.db.counter)
-
-
 @pytest.mark.usefixtures("backend")
 async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
     settings: Settings, clock: Clock, proxy: TcpProxy
 ) -> None:
     redis_settings = replace(settings, redis_url=f"redis://127.0.0.1:{proxy.port}/0")
-    app, http, api = await _open(redis_settings, clock)
+    app, http, api = await open_app(redis_settings, clock)
     services = app.state.services  # type: ignore[attr-defined]
     services.cache.retry_after_seconds = 0.0  # try Redis again on every call in this test
     async with app.router.lifespan_context(app), http:  # type: ignore[attr-defined]
@@ -124,8 +114,8 @@ async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
 async def test_a_write_in_one_process_is_seen_by_another(settings: Settings, clock: Clock) -> None:
     """Two servers (as two workers) share the database and Redis."""
     shared = replace(settings, redis_url=REDIS_URL)
-    app_a, http_a, api_a = await _open(shared, clock)
-    app_b, http_b, api_b = await _open(shared, clock)
+    app_a, http_a, api_a = await open_app(shared, clock)
+    app_b, http_b, api_b = await open_app(shared, clock)
     async with (
         app_a.router.lifespan_context(app_a),  # type: ignore[attr-defined]
         app_b.router.lifespan_context(app_b),  # type: ignore[attr-defined]
