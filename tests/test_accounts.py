@@ -285,8 +285,8 @@ async def test_sign_in_failures_count_across_workers(settings: Settings, clock: 
     app_a, http_a, api_a = await open_app(shared, clock)
     app_b, http_b, api_b = await open_app(shared, clock)
     async with (
-        app_a.router.lifespan_context(app_a),  # type: ignore[attr-defined]
-        app_b.router.lifespan_context(app_b),  # type: ignore[attr-defined]
+        app_a.router.lifespan_context(app_a),
+        app_b.router.lifespan_context(app_b),
         http_a,
         http_b,
     ):

@@ -79,13 +79,13 @@ async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
 ) -> None:
     redis_settings = replace(settings, redis_url=f"redis://127.0.0.1:{proxy.port}/0")
     app, http, api = await open_app(redis_settings, clock)
-    services = app.state.services  # type: ignore[attr-defined]
+    services = app.state.services
     services.cache.retry_after_seconds = 0.0  # try Redis again on every call in this test
-    async with app.router.lifespan_context(app), http:  # type: ignore[attr-defined]
+    async with app.router.lifespan_context(app), http:
         from app.seed import seed
 
         await seed(services.db, services.cache, products=30)
-        server = Server(app, services, api, clock)  # type: ignore[arg-type]
+        server = Server(app, services, api, clock)
         staff = api.as_user(await make_staff(server))
         tops = await _tops(api)
         assert (await api.op("CategoryTree")).statements == 0  # served by Redis
@@ -117,16 +117,16 @@ async def test_a_write_in_one_process_is_seen_by_another(settings: Settings, clo
     app_a, http_a, api_a = await open_app(shared, clock)
     app_b, http_b, api_b = await open_app(shared, clock)
     async with (
-        app_a.router.lifespan_context(app_a),  # type: ignore[attr-defined]
-        app_b.router.lifespan_context(app_b),  # type: ignore[attr-defined]
+        app_a.router.lifespan_context(app_a),
+        app_b.router.lifespan_context(app_b),
         http_a,
         http_b,
     ):
-        services = app_a.state.services  # type: ignore[attr-defined]
+        services = app_a.state.services
         from app.seed import seed
 
         await seed(services.db, services.cache, products=30)
-        staff = api_a.as_user(await make_staff(Server(app_a, services, api_a, clock)))  # type: ignore[arg-type]
+        staff = api_a.as_user(await make_staff(Server(app_a, services, api_a, clock)))
         tops = await _tops(api_b)
         assert (await api_b.op("CategoryTree")).statements == 0
         await staff.query(RENAME, {"id": tops["id"], "name": "Renamed Elsewhere"})
