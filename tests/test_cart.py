@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -391,3 +392,26 @@ async def test_cart_reads_take_the_same_sql_whatever_their_size(
     five = await api.op("Cart", {"id": large["id"]})
     assert len(five.data["cart"]["lines"]) == 5
     assert one.statements == five.statements <= 8
+
+
+async def test_concurrent_first_carts_of_a_customer_make_one_cart(
+    api: GraphQLClient, shop: Shop, server: Server
+) -> None:
+    token = await make_customer(server, "rush@example.com")
+    results = await asyncio.gather(
+        *(
+            cart_op(
+                api,
+                "CartCreate",
+                {"lines": [{"variantId": shop.variants["sock-3"], "quantity": 1}]},
+                token,
+            )
+            for _ in range(6)
+        )
+    )
+    assert all(errors == [] for _, errors in results)
+    assert len({cart["id"] for cart, _ in results if cart}) == 1
+    me = (await api.op("Me", token=token)).data["me"]["cart"]
+    assert me["id"] == results[0][0]["id"]  # type: ignore[index]
+    final = (await api.op("Cart", {"id": me["id"]}, token=token)).data["cart"]
+    assert final["lines"][0]["quantity"] == 6

@@ -11,8 +11,9 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.models import Address, User
+from app.accounts.models import Address
 from app.accounts.permissions import Viewer, require_owner
+from app.accounts.users import lock_user
 from app.countries import normalize_country
 from app.database import Database
 from app.errors import ErrorCode, Problems, fail
@@ -84,18 +85,12 @@ def clean_address(data: AddressData, *field: str) -> AddressData:
     return AddressData(**values)
 
 
-async def _lock_owner(session: AsyncSession, user_id: int) -> None:
-    # Serialises one customer's address writes (PostgreSQL row lock; SQLite writers are
-    # serialised already), so that "first address becomes the default" holds under races.
-    await session.exec(select(User.id).where(User.id == user_id).with_for_update())
-
-
 async def create_address(
     db: Database, viewer: Viewer, data: AddressData, set_default: bool, now: datetime
 ) -> Address:
     data = clean_address(data, "input")
     async with db.transaction() as session:
-        await _lock_owner(session, viewer.user_id)
+        await lock_user(session, viewer.user_id)
         count = (
             await session.exec(
                 select(func.count()).select_from(Address).where(Address.user_id == viewer.user_id)
@@ -117,7 +112,7 @@ async def create_address(
 async def delete_address(db: Database, viewer: Viewer, address_id: int) -> None:
     """Deletes the viewer's address; if it was the default, the newest remaining one is."""
     async with db.transaction() as session:
-        await _lock_owner(session, viewer.user_id)
+        await lock_user(session, viewer.user_id)
         address = await session.get(Address, address_id)
         require_owner(viewer, address.user_id if address else None, "address", "id")
         assert address is not None

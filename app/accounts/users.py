@@ -228,3 +228,9 @@ async def create_staff(
     assert user.id is not None
     await cache.invalidate(user_family(user.id))
     return user
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> None:
+    """Serialises writes that keep a per-customer rule (one default address, one active
+    cart): a PostgreSQL row lock on the user; SQLite writers are serialised already."""
+    await session.exec(select(User.id).where(User.id == user_id).with_for_update())

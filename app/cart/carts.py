@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.addresses import AddressData, clean_address
 from app.accounts.permissions import Viewer, require_owner
+from app.accounts.users import lock_user
 from app.cart import holds
 from app.cart.models import Cart, CartLine, CartStatus, StockHold
 from app.catalog.models import Product, ProductStatus, ProductVariant, Stock
@@ -119,6 +120,7 @@ async def active_cart_of(session: AsyncSession, user_id: int) -> Cart | None:
 async def open_cart(session: AsyncSession, viewer: Viewer | None, rules: CartRules) -> Cart:
     """A signed-in customer's one active cart (made on first use); a new guest cart otherwise."""
     if viewer is not None:
+        await lock_user(session, viewer.user_id)
         existing = await active_cart_of(session, viewer.user_id)
         if existing is not None and existing.expires_at > rules.now:
             return existing
@@ -473,6 +475,7 @@ async def merge_into_customer_cart(
 ) -> Cart:
     """Signs a guest cart in: its lines join the customer's cart, capped by what is available."""
     assert guest.id is not None
+    await lock_user(session, viewer.user_id)
     target = await active_cart_of(session, viewer.user_id)
     if target is None or target.expires_at <= rules.now:
         if target is not None:
