@@ -26,9 +26,11 @@ async def run_once(db: Database, now: datetime, purge_carts: bool) -> dict[str, 
         released = await holds.release_expired(session, now)
     cancelled = await cancel_expired_orders(db, now)
     purged = 0
-    if purge_carts:
+    while purge_carts:
         async with db.transaction() as session:
-            purged = await carts.purge_expired(session, now)
+            batch = await carts.purge_expired(session, now)
+        purged += batch
+        purge_carts = batch > 0
     return {"holds_released": released, "orders_cancelled": cancelled, "carts_purged": purged}
 
 

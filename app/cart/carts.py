@@ -110,18 +110,18 @@ def check_access(cart: Cart | None, viewer: Viewer | None, now: datetime) -> Car
     return cart
 
 
-async def active_cart_of(session: AsyncSession, user_id: int) -> Cart | None:
-    rows = await session.exec(
-        select(Cart).where(Cart.user_id == user_id, Cart.status == CartStatus.ACTIVE)
-    )
-    return rows.first()
+async def active_cart_of(session: AsyncSession, user_id: int, *, lock: bool = False) -> Cart | None:
+    query = select(Cart).where(Cart.user_id == user_id, Cart.status == CartStatus.ACTIVE)
+    return (await session.exec(query.with_for_update() if lock else query)).first()
 
 
 async def open_cart(session: AsyncSession, viewer: Viewer | None, rules: CartRules) -> Cart:
     """A signed-in customer's one active cart (made on first use); a new guest cart otherwise."""
     if viewer is not None:
+        # User, then cart: the order every path takes. The cart lock keeps this write
+        # from overlapping one that came in through the cart's id.
         await lock_user(session, viewer.user_id)
-        existing = await active_cart_of(session, viewer.user_id)
+        existing = await active_cart_of(session, viewer.user_id, lock=True)
         if existing is not None and existing.expires_at > rules.now:
             return existing
         if existing is not None:
@@ -476,7 +476,7 @@ async def merge_into_customer_cart(
     """Signs a guest cart in: its lines join the customer's cart, capped by what is available."""
     assert guest.id is not None
     await lock_user(session, viewer.user_id)
-    target = await active_cart_of(session, viewer.user_id)
+    target = await active_cart_of(session, viewer.user_id, lock=True)
     if target is None or target.expires_at <= rules.now:
         if target is not None:
             await _close_expired(session, target)
@@ -495,6 +495,7 @@ async def merge_into_customer_cart(
     available = await _available(session, variant_ids)
     own = _held_by_line(await holds.of_lines(session, [line.id for line in target_lines.values()]))  # type: ignore[misc]
     until = rules.now + timedelta(seconds=rules.settings.hold_seconds)
+    line_count = len(target_lines)
     for line in guest_lines:
         variant, product = found[line.variant_id]
         existing = target_lines.get(line.variant_id)
@@ -504,18 +505,16 @@ async def merge_into_customer_cart(
         merged = min(current + line.quantity, cap)
         if product.status != ProductStatus.PUBLISHED.value or merged <= current:
             continue
-        if existing is None:
-            existing = CartLine(
-                cart_id=target.id, variant_id=line.variant_id, quantity=merged, created_at=rules.now
-            )
-            session.add(existing)
-            await session.flush()
-        else:
-            existing.quantity = merged
-        if variant.reserve_on_add:
-            assert existing.id is not None
-            await holds.release_lines(session, [existing.id])
-            await holds.take(session, existing.id, variant.id or 0, merged, until)
+        if existing is None and line_count >= MAX_LINES:
+            continue
+        try:
+            # A line whose units cannot be held after all is left out, with nothing
+            # of it half-done: its changes live in a savepoint.
+            async with session.begin_nested():
+                await _merge_line(session, target, existing, variant, merged, until, rules)
+        except _NotHeld:
+            continue
+        line_count += existing is None
     for code in guest.coupon_codes:
         if code not in target.coupon_codes:
             target.coupon_codes = [*target.coupon_codes, code][: promotions.MAX_COUPONS_PER_CART]
@@ -527,6 +526,37 @@ async def merge_into_customer_cart(
     _touch(target, rules)
     await session.flush()
     return target
+
+
+class _NotHeld(Exception):
+    pass
+
+
+async def _merge_line(
+    session: AsyncSession,
+    target: Cart,
+    existing: CartLine | None,
+    variant: ProductVariant,
+    quantity: int,
+    until: datetime,
+    rules: CartRules,
+) -> None:
+    assert target.id is not None
+    assert variant.id is not None
+    if existing is None:
+        existing = CartLine(
+            cart_id=target.id, variant_id=variant.id, quantity=quantity, created_at=rules.now
+        )
+        session.add(existing)
+        await session.flush()
+    else:
+        existing.quantity = quantity
+    if variant.reserve_on_add:
+        assert existing.id is not None
+        await holds.release_lines(session, [existing.id])
+        if not await holds.take(session, existing.id, variant.id, quantity, until):
+            raise _NotHeld
+    await session.flush()
 
 
 async def purge_expired(session: AsyncSession, now: datetime, limit: int = 500) -> int:

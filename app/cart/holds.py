@@ -58,17 +58,27 @@ async def take(
 
 
 async def release(session: AsyncSession, holds: Sequence[StockHold]) -> None:
-    """Give held units back to their stock and forget the holds."""
+    """Give held units back to their stock and forget the holds.
+
+    Only the holds this call deletes are given back: a hold that a concurrent
+    release (another request, the upkeep) got to first is not counted twice.
+    """
+    if not holds:
+        return
+    deleted = await session.exec(  # type: ignore[call-overload]
+        delete(StockHold)
+        .where(col(StockHold.id).in_([h.id for h in holds]))
+        .returning(StockHold.stock_id, StockHold.quantity)
+    )
+    freed: dict[int, int] = {}
+    for stock_id, quantity in deleted.all():
+        freed[stock_id] = freed.get(stock_id, 0) + quantity
     # Stock rows are always locked in id order, so concurrent writers cannot deadlock.
-    for hold in sorted(holds, key=lambda h: (h.stock_id, h.id or 0)):
+    for stock_id in sorted(freed):
         await session.exec(  # type: ignore[call-overload]
             update(Stock)
-            .where(col(Stock.id) == hold.stock_id)
-            .values(reserved=col(Stock.reserved) - hold.quantity)
-        )
-    if holds:
-        await session.exec(  # type: ignore[call-overload]
-            delete(StockHold).where(col(StockHold.id).in_([h.id for h in holds]))
+            .where(col(Stock.id) == stock_id)
+            .values(reserved=col(Stock.reserved) - freed[stock_id])
         )
 
 

@@ -157,7 +157,10 @@ def _effect(
 ) -> Applied | NotApplied:
     """What `rule` takes off given the amounts still remaining (no change to `state`)."""
     covered = [line for line in lines if rule.covers(line) and state.remaining[line.key] > 0]
-    if not covered and rule.kind is not PromotionKind.FREE_SHIPPING:
+    # Free shipping on the whole order needs no item; scoped, it needs one in its scope.
+    if not covered and (
+        rule.kind is not PromotionKind.FREE_SHIPPING or rule.scope is not PromotionScope.ALL
+    ):
         return NotApplied(rule, "it does not apply to any item in the cart")
     base = sum(state.remaining[line.key] for line in covered)
     if rule.min_subtotal is not None and base < rule.min_subtotal:

@@ -44,13 +44,17 @@ async def _cancel_one(db: Database, order_id: int, now: datetime) -> int:
         if flipped.rowcount != 1:
             return 0
         lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
+        returned: dict[int, int] = {}
         for line in lines:
             for part in line.allocations:
-                await session.exec(  # type: ignore[call-overload]
-                    update(Stock)
-                    .where(col(Stock.id) == part["stockId"])
-                    .values(quantity=col(Stock.quantity) + part["quantity"])
-                )
+                returned[part["stockId"]] = returned.get(part["stockId"], 0) + part["quantity"]
+        # In stock id order, as checkout locks them: the two cannot deadlock.
+        for stock_id in sorted(returned):
+            await session.exec(  # type: ignore[call-overload]
+                update(Stock)
+                .where(col(Stock.id) == stock_id)
+                .values(quantity=col(Stock.quantity) + returned[stock_id])
+            )
         redemptions = (
             await session.exec(
                 select(PromotionRedemption).where(PromotionRedemption.order_id == order_id)
