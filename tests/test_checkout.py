@@ -305,3 +305,58 @@ async def test_the_background_upkeep_cancels_overdue_orders(
             await asyncio.sleep(0.1)
         assert await available(server.client, shop, "runner-43") == 2
         assert await sql(server, "SELECT status FROM shop_order") == [("CANCELLED",)]
+
+
+async def test_per_customer_limits_hold_under_concurrency_and_other_emails(
+    server: Server, shop: Shop
+) -> None:
+    api = server.client
+    await shop.promotion(
+        name="Once each", kind="FIXED_AMOUNT", value="1.00", couponCode="ONCEEACH",
+        perCustomerLimit=1,
+    )  # fmt: skip
+    carts = [await ready_cart(api, shop, ("sock-3", 1), coupon="ONCEEACH") for _ in range(10)]
+    results = await asyncio.gather(
+        *(checkout(api, cart_id, email="same@example.com") for cart_id in carts)
+    )
+    assert sum(order is not None for order, _ in results) == 1
+    assert sorted({errors[0]["code"] for order, errors in results if order is None}) == [
+        "COUPON_USAGE_LIMIT"
+    ]
+    # A signed-in customer is counted by account, whatever email the checkout names.
+    ivy = await make_customer(server, "ivy@example.com")
+    first = await ready_cart(api, shop, ("sock-3", 1), token=ivy, coupon="ONCEEACH")
+    assert (await checkout(api, first, token=ivy, email="ivy+1@example.com"))[1] == []
+    second = await ready_cart(api, shop, ("sock-3", 1), token=ivy)
+    _, errors = await cart_op(api, "CartCouponApply", {"cartId": second, "code": "ONCEEACH"}, ivy)
+    assert errors[0]["code"] == "COUPON_USAGE_LIMIT"
+
+
+async def test_an_automatic_offer_used_up_by_a_customer_is_dropped_at_checkout(
+    server: Server, shop: Shop
+) -> None:
+    api = server.client
+    await shop.promotion(name="First order", kind="FIXED_AMOUNT", value="0.50", perCustomerLimit=1)
+    jo = await make_customer(server, "jo@example.com")
+    first, _ = await checkout(api, await ready_cart(api, shop, ("sock-3", 1), token=jo), token=jo)
+    second, _ = await checkout(api, await ready_cart(api, shop, ("sock-3", 1), token=jo), token=jo)
+    assert first is not None
+    assert second is not None
+    # 3.33 of socks + 5.90 shipping, 19 % tax on both; the 0.50 off only the first time.
+    assert (first["total"]["amount"], second["total"]["amount"]) == ("10.39", "10.98")
+
+
+async def test_other_carts_expired_holds_do_not_block_checkout(server: Server, shop: Shop) -> None:
+    api = server.client
+    await shop.product("drop", [("drop-1", "9.00", [3])], reserve_on_add=True)
+    early = await ready_cart(api, shop, ("drop-1", 2))
+    server.clock.advance(minutes=2)
+    await cart_op(
+        api, "CartCreate", {"lines": [{"variantId": shop.variants["drop-1"], "quantity": 1}]}
+    )
+    # Both holds have run out, and no upkeep has swept them.
+    server.clock.advance(minutes=16)
+    order, errors = await checkout(api, early)
+    assert errors == []
+    assert order is not None
+    assert await stock_rows(server, "drop-1") == [(1, 0)]

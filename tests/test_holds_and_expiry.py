@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
+from app.cart import holds
 from app.cart.carts import purge_expired
+from app.cart.models import StockHold
 from app.checkout.allocation import StockRow, Take, plan
 from app.maintenance import run_once
 from tests.conftest import Server
@@ -111,3 +114,13 @@ def test_one_warehouse_ships_everything_when_it_can() -> None:
     assert plan({10: 4, 20: 1}, rows) == [Take(1, 10, 1, 4), Take(4, 20, 2, 1)]
     assert plan({10: 7, 20: 1}, rows) == [Take(1, 10, 1, 5), Take(3, 10, 2, 2), Take(4, 20, 2, 1)]
     assert plan({10: 8}, rows) == {10: 7}
+
+
+async def test_a_hold_released_twice_gives_its_units_back_once(server: Server, shop: Shop) -> None:
+    cart, _ = await add(server.client, shop, "flash-1", 2)
+    assert cart is not None
+    async with server.services.db.transaction() as session:
+        held = list((await session.exec(select(StockHold))).all())
+        await holds.release(session, held)
+        await holds.release(session, held)  # as a concurrent releaser would
+    assert await stock_rows(server, "flash-1") == [(1, 0), (2, 0)]

@@ -148,3 +148,16 @@ def test_free_shipping_waives_the_fee_only() -> None:
     assert result.applied == [Applied(free, 700)]
     assert (result.shipping_total, result.shipping_tax, result.discount_total) == (0, 0, 0)
     assert result.total == 1200
+
+
+def test_scoped_free_shipping_needs_an_item_in_its_scope() -> None:
+    bags_only = _rule(
+        1, PromotionKind.FREE_SHIPPING, 0, scope=PromotionScope.CATEGORIES,
+        category_ids=frozenset({9}),
+    )  # fmt: skip
+    shoes = [PriceLine(1, product_id=1, category_ids=frozenset({1}), unit_price=1000, quantity=1)]
+    result = price(shoes, [bags_only], 0, lambda _s: 700)
+    assert result.applied == []
+    assert result.shipping_total == 700
+    bag = PriceLine(2, product_id=2, category_ids=frozenset({9}), unit_price=500, quantity=1)
+    assert price([*shoes, bag], [bags_only], 0, lambda _s: 700).shipping_total == 0

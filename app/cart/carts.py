@@ -404,8 +404,13 @@ async def select_shipping_method(
     await session.flush()
 
 
-async def build_view(session: AsyncSession, cart: Cart, rules: CartRules) -> CartView:
-    """Everything a cart shows, priced exactly as checkout would price it now."""
+async def build_view(
+    session: AsyncSession, cart: Cart, rules: CartRules, exclude: frozenset[int] = frozenset()
+) -> CartView:
+    """Everything a cart shows, priced exactly as checkout would price it now.
+
+    `exclude`: promotions this customer may not have (their per-customer limit is used).
+    """
     assert cart.id is not None
     lines = await _lines(session, cart.id)
     found = await _variants(session, [line.variant_id for line in lines])
@@ -433,6 +438,7 @@ async def build_view(session: AsyncSession, cart: Cart, rules: CartRules) -> Car
     automatic, coupons = await promotions.candidate_promotions(
         session, cart.coupon_codes, rules.now
     )
+    automatic = [p for p in automatic if p.id not in exclude]
     usable = [
         p for p in coupons if promotions.coupon_problem(p.coupon_code or "", p, rules.now) is None
     ]

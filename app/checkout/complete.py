@@ -107,9 +107,12 @@ async def complete(
                 "the chosen shipping method does not deliver to this address",
                 "cartId",
             )
-        await _check_coupons(session, view, email, now)
-
-        takes = await _take_stock(session, view)
+        takes = await _take_stock(session, view, now)
+        # Signed-in customers are counted by their account, whatever email they give.
+        customer = viewer.email if viewer else email
+        excluded = await _check_limits(session, view, customer, now)
+        if excluded:
+            view = await carts.build_view(session, cart, rules, excluded)
 
         pricing = view.pricing
         priced = {p.key: p for p in pricing.lines}
@@ -190,7 +193,10 @@ async def complete(
             ]
             + [
                 PromotionRedemption(
-                    promotion_id=a.rule.id, order_id=order.id, customer_email=email, created_at=now
+                    promotion_id=a.rule.id,
+                    order_id=order.id,
+                    customer_email=customer,
+                    created_at=now,
                 )
                 for a in pricing.applied
             ]
@@ -208,12 +214,25 @@ def _promotion(view: carts.CartView, promotion_id: int) -> Promotion | None:
     return None
 
 
-async def _check_coupons(
-    session: AsyncSession, view: carts.CartView, email: str, now: datetime
-) -> None:
-    """Coupons on the cart must still be usable: the customer saw their discount."""
-    coupon_ids = [p.id for p in view.coupons.values() if p.id is not None]
-    uses = await promotions.customer_uses(session, coupon_ids, email)
+async def _check_limits(
+    session: AsyncSession, view: carts.CartView, customer: str, now: datetime
+) -> frozenset[int]:
+    """Coupons on the cart must still be usable (the customer saw their discount); an
+    automatic promotion this customer has used up is dropped. Returns the dropped ids.
+
+    Promotions with a per-customer limit are locked first (after the stock, in id order,
+    as cancellations do), so two checkouts of one customer count one after the other.
+    """
+    candidates = [*view.coupons.values(), *view.automatic]
+    limited = sorted(p.id for p in candidates if p.per_customer_limit is not None and p.id)
+    if limited:
+        await session.exec(
+            select(Promotion.id)
+            .where(col(Promotion.id).in_(limited))
+            .order_by(col(Promotion.id))
+            .with_for_update()
+        )
+    uses = await promotions.customer_uses(session, limited, customer)
     for code in view.cart.coupon_codes:
         promotion = view.coupons.get(code)
         problem = promotions.coupon_problem(
@@ -221,9 +240,18 @@ async def _check_coupons(
         )
         if problem is not None:
             raise problem
+    return frozenset(
+        p.id
+        for p in view.automatic
+        if p.id is not None
+        and p.per_customer_limit is not None
+        and uses.get(p.id, 0) >= p.per_customer_limit
+    )
 
 
-async def _take_stock(session: AsyncSession, view: carts.CartView) -> list[allocation.Take]:
+async def _take_stock(
+    session: AsyncSession, view: carts.CartView, now: datetime
+) -> list[allocation.Take]:
     needs: dict[int, int] = {}
     for line in view.lines:
         variant_id = line.variant.id or 0
@@ -233,6 +261,8 @@ async def _take_stock(session: AsyncSession, view: carts.CartView) -> list[alloc
     # holds become the sale (released into what is available), and the rows are re-read.
     await session.exec(query.with_for_update())
     await holds.release_lines(session, [v.line.id for v in view.lines if v.line.id])
+    # Other carts' holds that have run out no longer count, swept or not.
+    await holds.release_expired(session, now, list(needs))
     rows = (await session.exec(query.execution_options(populate_existing=True))).all()
     result = allocation.plan(
         needs,
