@@ -145,10 +145,39 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
+            await _refuse_nul(request)
             response = await self.run(request)
         except HTTPException as exc:
             response = _error_response(exc, request)
         await response(scope, receive, send)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No text in this API may hold a NUL character (PostgreSQL cannot store one): refuse
+    the request up front, rather than fail deep inside it."""
+    if any("\x00" in v for v in request.query_params.values()):
+        raise HTTPException(400, "text may not contain NUL (\\u0000) characters")
+    if request.method != "POST":
+        return
+    body = await request.body()
+    if b"\x00" not in body and b"\\u0000" not in body:
+        return
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # not JSON: the view reports it
+    if b"\x00" in body or _has_nul(parsed):
+        raise HTTPException(400, "text may not contain NUL (\\u0000) characters")
 
 
 def _error_response(exc: HTTPException, request: Request) -> Response:

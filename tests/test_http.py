@@ -165,3 +165,18 @@ async def test_operation_names_select_from_a_multi_operation_document(
     )
     assert ambiguous.status_code == 400
     assert "operationName" in ambiguous.json()["errors"][0]["message"]
+
+
+async def test_nul_characters_are_refused_up_front(api: GraphQLClient) -> None:
+    for value in ("abc\x00", "\x00"):
+        result = await api.query("query($q: String!) { cart(id: $q) { id } }", {"q": value})
+        assert result.status == 400
+        assert result.error_codes == ["BAD_REQUEST"]
+        assert "NUL" in result.errors[0]["message"]
+    escaped_backslash = await api.query(
+        "query($q: String!) { products(first: 1, filter: {search: $q}) { totalCount } }",
+        {"q": "\\u0000 is fine as text"},
+    )
+    assert escaped_backslash.status == 200
+    over_get = await api.http.get("/graphql", params={"query": "{ __typename }\x00"})
+    assert over_get.status_code == 400
