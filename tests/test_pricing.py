@@ -9,6 +9,7 @@ from app.checkout.pricing import (
     BASIS_POINTS,
     Applied,
     PriceLine,
+    Pricing,
     PromotionKind,
     PromotionScope,
     Rule,
@@ -68,12 +69,22 @@ def rules(draw: st.DrawFn) -> list[Rule]:
     lines=carts(),
     promotions=rules(),
     fee=st.none() | st.integers(min_value=0, max_value=50_000),
+    free_over=st.none() | st.integers(min_value=0, max_value=3_000_000),
     tax=st.integers(min_value=0, max_value=2_700),
 )
 def test_amounts_are_exact_and_never_negative(
-    lines: list[PriceLine], promotions: list[Rule], fee: int | None, tax: int
+    lines: list[PriceLine],
+    promotions: list[Rule],
+    fee: int | None,
+    free_over: int | None,
+    tax: int,
 ) -> None:
-    result = price(lines, promotions, tax, (lambda _subtotal: fee) if fee is not None else None)
+    def quote(subtotal: int) -> int:
+        assert fee is not None
+        return 0 if free_over is not None and subtotal >= free_over else fee
+
+    shipping = quote if fee is not None else None
+    result = price(lines, promotions, tax, shipping)
     for line, priced in zip(lines, result.lines, strict=True):
         assert 0 <= priced.discount <= priced.subtotal == line.subtotal
         assert priced.tax == round_half_up((priced.subtotal - priced.discount) * tax, BASIS_POINTS)
@@ -95,12 +106,18 @@ def test_amounts_are_exact_and_never_negative(
     assert result.total == sum(p.total for p in result.lines) + result.shipping_total + (
         result.shipping_tax
     )
-    # Of the non-stackable promotions of a phase, at most one applies.
-    for order_phase in (False, True):
-        exclusive = [
-            a for a in result.applied if not a.rule.stackable and a.rule.order_phase is order_phase
-        ]
-        assert len(exclusive) <= 1
+    # Of the non-stackable promotions, at most one applies, and it is the best choice.
+    exclusive = [a for a in result.applied if not a.rule.stackable]
+    assert len(exclusive) <= 1
+    stackable = [r for r in promotions if r.stackable]
+    for rule in promotions:
+        if not rule.stackable:
+            alternative = price(lines, [*stackable, rule], tax, shipping)
+            assert _customer_pays(alternative) >= _customer_pays(result)
+
+
+def _customer_pays(result: Pricing) -> int:
+    return result.subtotal - result.discount_total + result.shipping_total
 
 
 def _rule(rule_id: int, kind: PromotionKind, value: int, **kw: object) -> Rule:

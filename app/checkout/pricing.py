@@ -210,29 +210,9 @@ def _order(rule: Rule) -> tuple[int, int]:
 def _run_phase(
     rules: Sequence[Rule], lines: Sequence[PriceLine], state: _State, in_order_phase: bool
 ) -> tuple[list[Applied], list[NotApplied]]:
-    stackable = [r for r in rules if r.stackable]
-    exclusive = [r for r in rules if not r.stackable]
-    not_applied: list[NotApplied] = []
-    best: Rule | None = None
-    best_amount = 0
-    for rule in sorted(exclusive, key=_order):
-        # Judged as it would stand with the stackable ones of higher priority before it.
-        trial = state.copy()
-        for other in sorted(stackable, key=_order):
-            if _order(other) < _order(rule):
-                effect = _effect(other, lines, trial, in_order_phase)
-                if isinstance(effect, Applied):
-                    _apply(effect, trial)
-        effect = _effect(rule, lines, trial, in_order_phase)
-        if isinstance(effect, NotApplied):
-            not_applied.append(effect)
-        elif effect.amount > best_amount:
-            best, best_amount = rule, effect.amount
-    for rule in exclusive:
-        if rule is not best and all(n.rule is not rule for n in not_applied):
-            not_applied.append(NotApplied(rule, "a better offer that cannot be combined applies"))
     applied: list[Applied] = []
-    for rule in sorted([*stackable, *([best] if best else [])], key=_order):
+    not_applied: list[NotApplied] = []
+    for rule in sorted(rules, key=_order):
         effect = _effect(rule, lines, state, in_order_phase)
         if isinstance(effect, Applied):
             _apply(effect, state)
@@ -240,6 +220,24 @@ def _run_phase(
         else:
             not_applied.append(effect)
     return applied, not_applied
+
+
+def _run(
+    rules: Sequence[Rule],
+    lines: Sequence[PriceLine],
+    shipping_fee: Callable[[int], int] | None,
+) -> tuple[_State, int, list[Applied], list[NotApplied]]:
+    """Both phases with these rules: (final amounts, shipping fee, applied, not applied)."""
+    state = _State(lines)
+    applied, not_applied = _run_phase(
+        [r for r in rules if not r.order_phase], lines, state, in_order_phase=False
+    )
+    fee = shipping_fee(sum(state.remaining.values())) if shipping_fee else 0
+    state.shipping = fee
+    more, missed = _run_phase(
+        [r for r in rules if r.order_phase], lines, state, in_order_phase=True
+    )
+    return state, fee, applied + more, not_applied + missed
 
 
 def price(
@@ -253,15 +251,36 @@ def price(
     `shipping_fee` gives the selected method's fee for a merchandise subtotal (after
     catalog promotions, which is what "free over" compares); None when none is chosen.
     """
-    state = _State(lines)
-    catalog = [r for r in rules if not r.order_phase]
-    order = [r for r in rules if r.order_phase]
-    applied, not_applied = _run_phase(catalog, lines, state, in_order_phase=False)
-    fee = shipping_fee(sum(state.remaining.values())) if shipping_fee else 0
-    state.shipping = fee
-    more, missed = _run_phase(order, lines, state, in_order_phase=True)
-    applied += more
-    not_applied += missed
+    stackable = [r for r in rules if r.stackable]
+    exclusive = sorted((r for r in rules if not r.stackable), key=_order)
+    # Of the promotions that cannot be combined, the one that leaves the customer paying
+    # least goes with all the stackable ones (ties: higher priority, then older).
+    best: tuple[int, _State, int, list[Applied], list[NotApplied]] | None = None
+    best_rule: Rule | None = None
+    for candidate in [None, *exclusive]:
+        state, fee, applied, not_applied = _run(
+            [*stackable, *([candidate] if candidate else [])], lines, shipping_fee
+        )
+        pays = sum(state.remaining.values()) + state.shipping  # before tax
+        if candidate is not None and all(a.rule is not candidate for a in applied):
+            continue
+        if best is None or pays < best[0]:
+            best, best_rule = (pays, state, fee, applied, not_applied), candidate
+    assert best is not None
+    _pays, state, fee, applied, not_applied = best
+    for rule in exclusive:
+        if rule is not best_rule:
+            reason = next(
+                (
+                    n.reason
+                    for n in _run([*stackable, rule], lines, shipping_fee)[3]
+                    if n.rule is rule
+                ),
+                None,
+            )
+            not_applied.append(
+                NotApplied(rule, reason or "a better offer that cannot be combined applies")
+            )
     priced = [
         PricedLine(
             key=line.key,
