@@ -415,3 +415,25 @@ async def test_concurrent_first_carts_of_a_customer_make_one_cart(
     assert me["id"] == results[0][0]["id"]  # type: ignore[index]
     final = (await api.op("Cart", {"id": me["id"]}, token=token)).data["cart"]
     assert final["lines"][0]["quantity"] == 6
+
+
+async def test_a_free_shipping_coupon_can_be_applied_before_choosing_shipping(
+    api: GraphQLClient, shop: Shop
+) -> None:
+    await shop.promotion(name="Ship free", kind="FREE_SHIPPING", couponCode="SHIPFREE")
+    cart = await new_cart(api, shop, ("sock-3", 1))
+    applied, errors = await cart_op(
+        api, "CartCouponApply", {"cartId": cart["id"], "code": "shipfree"}
+    )
+    assert errors == []
+    assert applied["couponCodes"] == ["SHIPFREE"]
+    await cart_op(api, "CartShippingAddressSet", {"cartId": cart["id"], "address": ADDRESS})
+    chosen, _ = await cart_op(
+        api,
+        "CartShippingMethodSelect",
+        {"cartId": cart["id"], "shippingMethodId": shop.shipping["Standard"]},
+    )
+    assert chosen["shippingTotal"]["amount"] == "0.00"
+    assert [(p["name"], p["amount"]["amount"]) for p in chosen["appliedPromotions"]] == [
+        ("Ship free", "5.90")
+    ]

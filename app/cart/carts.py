@@ -344,7 +344,9 @@ async def apply_coupon(
     cart.coupon_codes = [*cart.coupon_codes, normalized]
     view = await build_view(session, cart, rules)
     missed = next((n for n in view.pricing.not_applied if n.rule.id == found.id), None)
-    if missed is not None:
+    # Free shipping waits for a shipping method to be chosen; it is not refused for lack of one.
+    waits_for_shipping = found.kind == "FREE_SHIPPING" and view.selected is None
+    if missed is not None and not waits_for_shipping:
         raise fail(
             ErrorCode.COUPON_NOT_APPLICABLE,
             f"the coupon {normalized} does not apply: {_explain(missed.reason, rules)}",
