@@ -25,7 +25,7 @@ from graphql import (
     is_composite_type,
     is_list_type,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
 LIST_GUESS = 10
@@ -44,7 +44,7 @@ def operation_cost(
     if operation is None or root is None:
         return None
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if not isinstance(coerced, VariableValues):
+    if not isinstance(coerced, dict):
         return None  # bad variables: execution reports them properly
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -61,7 +61,7 @@ def operation_cost(
 class _Coster:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
-    variables: VariableValues
+    variables: dict[str, Any]
 
     def selections(
         self, selection_set: SelectionSetNode | None, parent: Any, visiting: frozenset[str]

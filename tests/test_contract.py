@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from graphql import validate
+from graphql import OperationDefinitionNode, validate
 
 from schema import schema
 from tests.support import CONTRACT, contract_operations
@@ -39,7 +39,12 @@ def test_delivered_operation_validates(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(PENDING_NAMES))
 def test_pending_operation_is_not_yet_served(name: str) -> None:
-    assert validate(schema._schema, OPERATIONS[name]), f"{name} validates: take it off PENDING"
+    document = OPERATIONS[name]
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    # A schema without a root for the operation's kind cannot run it, whatever validation says.
+    has_root = schema._schema.get_root_type(operation.operation) is not None
+    served = has_root and not validate(schema._schema, document)
+    assert not served, f"{name} validates: take it off PENDING"
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared contract is not checked out here")
