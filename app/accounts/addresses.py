@@ -102,7 +102,7 @@ async def create_address(
         if make_default:
             await _clear_default(session, viewer.user_id)
         address = Address(
-            user_id=viewer.user_id, is_default=make_default, created_at=now, **_columns(data)
+            user_id=viewer.user_id, is_default=make_default, created_at=now, **address_fields(data)
         )
         session.add(address)
         await session.flush()
@@ -166,5 +166,5 @@ async def _clear_default(session: AsyncSession, user_id: int) -> None:
     )
 
 
-def _columns(data: AddressData) -> dict[str, str]:
+def address_fields(data: AddressData) -> dict[str, str]:
     return {f.name: getattr(data, f.name) for f in fields(AddressData)}

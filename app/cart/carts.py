@@ -13,19 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.addresses import AddressData, clean_address
+from app.accounts.addresses import AddressData, address_fields, clean_address
 from app.accounts.permissions import Viewer, require_owner
 from app.accounts.users import lock_user
 from app.cart import holds
 from app.cart.models import Cart, CartLine, CartStatus, StockHold
-from app.catalog.models import Product, ProductStatus, ProductVariant, Stock
+from app.catalog.loaders import available_units
+from app.catalog.models import Product, ProductStatus, ProductVariant
 from app.checkout import promotions, shipping
 from app.checkout.models import Promotion, ShippingMethod
-from app.checkout.pricing import PriceLine, Pricing, price
+from app.checkout.pricing import NotApplied, PriceLine, Pricing, price
 from app.checkout.tax import tax_rate
 from app.errors import DomainError, ErrorCode, Problems, fail
 from app.money import to_decimal
@@ -141,12 +142,17 @@ async def open_cart(session: AsyncSession, viewer: Viewer | None, rules: CartRul
 
 async def _close_expired(session: AsyncSession, cart: Cart) -> None:
     assert cart.id is not None
+    await _delete_carts(session, [cart.id])
+
+
+async def _delete_carts(session: AsyncSession, cart_ids: Sequence[int]) -> None:
+    """Deletes carts with their lines, giving back what the lines held."""
     line_ids = list(
-        (await session.exec(select(CartLine.id).where(CartLine.cart_id == cart.id))).all()
+        (await session.exec(select(CartLine.id).where(col(CartLine.cart_id).in_(cart_ids)))).all()
     )
     await holds.release_lines(session, line_ids)  # type: ignore[arg-type]
-    await session.delete(cart)
-    await session.flush()
+    await session.exec(delete(CartLine).where(col(CartLine.cart_id).in_(cart_ids)))  # type: ignore[call-overload]
+    await session.exec(delete(Cart).where(col(Cart.id).in_(cart_ids)))  # type: ignore[call-overload]
 
 
 async def _lines(session: AsyncSession, cart_id: int) -> list[CartLine]:
@@ -167,17 +173,6 @@ async def _variants(
         .where(col(ProductVariant.id).in_(variant_ids))
     )
     return {variant.id: (variant, product) for variant, product in rows.all()}  # type: ignore[misc]
-
-
-async def _available(session: AsyncSession, variant_ids: Sequence[int]) -> dict[int, int]:
-    if not variant_ids:
-        return {}
-    rows = await session.exec(
-        select(Stock.variant_id, func.sum(col(Stock.quantity) - col(Stock.reserved)))
-        .where(col(Stock.variant_id).in_(variant_ids))
-        .group_by(col(Stock.variant_id))
-    )
-    return {variant_id: int(total or 0) for variant_id, total in rows.all()}
 
 
 def _held_by_line(line_holds: Sequence[StockHold]) -> dict[int, tuple[int, datetime]]:
@@ -285,7 +280,7 @@ async def change_lines(
     holding = [v for v in changed if v in found and found[v][0].reserve_on_add]
     if holding:
         await holds.release_expired(session, rules.now, holding)
-    available = await _available(session, [v for v in changed if wanted[v] > 0])
+    available = await available_units(session, [v for v in changed if wanted[v] > 0])
     own = _held_by_line(
         await holds.of_lines(session, [by_variant[v].id for v in holding if v in by_variant])
     )  # type: ignore[misc]
@@ -324,11 +319,15 @@ async def change_lines(
 
 async def apply_coupon(
     session: AsyncSession, cart: Cart, code: str, email: str | None, rules: CartRules
-) -> None:
-    """Adds a coupon when it is valid now and takes something off this cart."""
+) -> CartView | None:
+    """Adds a coupon when it is valid now and takes something off this cart.
+
+    Returns the cart's new view (it had to be priced to judge the coupon), or None when
+    the coupon was on the cart already.
+    """
     normalized = promotions.normalize_code(code)
     if normalized in cart.coupon_codes:
-        return
+        return None
     if len(cart.coupon_codes) >= promotions.MAX_COUPONS_PER_CART:
         raise fail(ErrorCode.INVALID, "a cart takes at most 5 coupons", "code")
     found = (
@@ -349,19 +348,19 @@ async def apply_coupon(
     if missed is not None and not waits_for_shipping:
         raise fail(
             ErrorCode.COUPON_NOT_APPLICABLE,
-            f"the coupon {normalized} does not apply: {_explain(missed.reason, rules)}",
+            f"the coupon {normalized} does not apply: {_explain(missed, rules)}",
             "code",
         )
     _touch(cart, rules)
     await session.flush()
+    return view
 
 
-def _explain(reason: str, rules: CartRules) -> str:
-    if reason.startswith("short by "):
-        missing = int(reason.removeprefix("short by "))
+def _explain(missed: NotApplied, rules: CartRules) -> str:
+    if missed.missing is not None:
         currency = rules.settings.currency
-        return f"spend {to_decimal(missing, currency)} {currency} more to use it"
-    return reason
+        return f"spend {to_decimal(missed.missing, currency)} {currency} more to use it"
+    return missed.reason
 
 
 async def remove_coupon(session: AsyncSession, cart: Cart, code: str, rules: CartRules) -> None:
@@ -375,7 +374,7 @@ async def set_shipping_address(
     session: AsyncSession, cart: Cart, address: AddressData, rules: CartRules
 ) -> None:
     cleaned = clean_address(address, "address")
-    cart.shipping_address = {name: getattr(cleaned, name) for name in cleaned.__slots__}  # type: ignore[attr-defined]
+    cart.shipping_address = address_fields(cleaned)
     if cart.shipping_method_id is not None:
         method = await session.get(ShippingMethod, cart.shipping_method_id)
         if method is None or not shipping.serves(method, cleaned.country):
@@ -416,7 +415,7 @@ async def build_view(
     assert cart.id is not None
     lines = await _lines(session, cart.id)
     found = await _variants(session, [line.variant_id for line in lines])
-    available = await _available(session, list(found))
+    available = await available_units(session, list(found))
     held = _held_by_line(
         await holds.of_lines(
             session,
@@ -500,7 +499,7 @@ async def merge_into_customer_cart(
     await holds.release_lines(session, [line.id for line in guest_lines])  # type: ignore[misc]
     variant_ids = [line.variant_id for line in guest_lines]
     await holds.release_expired(session, rules.now, variant_ids)
-    available = await _available(session, variant_ids)
+    available = await available_units(session, variant_ids)
     own = _held_by_line(await holds.of_lines(session, [line.id for line in target_lines.values()]))  # type: ignore[misc]
     until = rules.now + timedelta(seconds=rules.settings.hold_seconds)
     line_count = len(target_lines)
@@ -578,11 +577,5 @@ async def purge_expired(session: AsyncSession, now: datetime, limit: int = 500) 
     )
     if not carts:
         return 0
-    cart_ids = [c.id for c in carts]
-    line_ids = list(
-        (await session.exec(select(CartLine.id).where(col(CartLine.cart_id).in_(cart_ids)))).all()
-    )
-    await holds.release_lines(session, line_ids)  # type: ignore[arg-type]
-    await session.exec(delete(CartLine).where(col(CartLine.cart_id).in_(cart_ids)))  # type: ignore[call-overload]
-    await session.exec(delete(Cart).where(col(Cart.id).in_(cart_ids)))  # type: ignore[call-overload]
+    await _delete_carts(session, [c.id for c in carts if c.id is not None])
     return len(carts)

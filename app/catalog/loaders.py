@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import (
     Product,
@@ -138,17 +139,22 @@ async def tags_by_product(db: Database, product_ids: Sequence[int]) -> list[list
     return _grouped(product_ids, [(pid, tag) for pid, tag in rows])
 
 
+async def available_units(session: AsyncSession, variant_ids: Sequence[int]) -> dict[int, int]:
+    """Units that can still be sold per variant, over all warehouses (on hand minus held)."""
+    if not variant_ids:
+        return {}
+    rows = await session.exec(
+        select(Stock.variant_id, func.sum(col(Stock.quantity) - col(Stock.reserved)))
+        .where(col(Stock.variant_id).in_(variant_ids))
+        .group_by(col(Stock.variant_id))
+    )
+    return {variant_id: int(total or 0) for variant_id, total in rows.all()}
+
+
 async def available_by_variant(db: Database, variant_ids: Sequence[int]) -> list[int]:
-    """Units that can still be sold, over all warehouses (on hand minus held)."""
     async with db.session() as session:
-        rows = (
-            await session.exec(
-                select(Stock.variant_id, func.sum(col(Stock.quantity) - col(Stock.reserved)))
-                .where(col(Stock.variant_id).in_(variant_ids))
-                .group_by(col(Stock.variant_id))
-            )
-        ).all()
-    return _by_key(variant_ids, {vid: int(total or 0) for vid, total in rows}, 0)
+        found = await available_units(session, variant_ids)
+    return _by_key(variant_ids, found, 0)
 
 
 async def stocks_by_variant(db: Database, variant_ids: Sequence[int]) -> list[list[Stock]]:

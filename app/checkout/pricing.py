@@ -106,6 +106,7 @@ class Applied:
 class NotApplied:
     rule: Rule
     reason: str
+    missing: int | None = None  # how much more must be spent, when that is the reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,8 @@ def _effect(
         return NotApplied(rule, "it does not apply to any item in the cart")
     base = sum(state.remaining[line.key] for line in covered)
     if rule.min_subtotal is not None and base < rule.min_subtotal:
-        return NotApplied(rule, f"short by {rule.min_subtotal - base}")
+        missing = rule.min_subtotal - base
+        return NotApplied(rule, f"short by {missing}", missing)
     if rule.kind is PromotionKind.FREE_SHIPPING:
         if state.shipping <= 0:
             return NotApplied(rule, "there is no shipping fee to waive")
@@ -270,16 +272,10 @@ def price(
     _pays, state, fee, applied, not_applied = best
     for rule in exclusive:
         if rule is not best_rule:
-            reason = next(
-                (
-                    n.reason
-                    for n in _run([*stackable, rule], lines, shipping_fee)[3]
-                    if n.rule is rule
-                ),
-                None,
-            )
+            alone = _run([*stackable, rule], lines, shipping_fee)[3]
+            missed = next((n for n in alone if n.rule is rule), None)
             not_applied.append(
-                NotApplied(rule, reason or "a better offer that cannot be combined applies")
+                missed or NotApplied(rule, "a better offer that cannot be combined applies")
             )
     priced = [
         PricedLine(

@@ -14,7 +14,8 @@ from app.errors import ErrorCode, fail
 from app.ids import parse_global_id
 from resolvers.context import Context
 
-CartWrite = Callable[[AsyncSession, Cart, carts.CartRules], Awaitable[None]]
+# A change may hand back the view it built anyway, to save building it again.
+CartWrite = Callable[[AsyncSession, Cart, carts.CartRules], Awaitable[carts.CartView | None]]
 
 
 def cart_token(global_id: str) -> str:
@@ -44,8 +45,8 @@ async def _write(ctx: Context, cart_id: str, change: CartWrite) -> carts.CartVie
         cart = carts.check_access(
             await carts.find(session, token, lock=True), viewer, cart_rules.now
         )
-        await change(session, cart, cart_rules)
-        return await carts.build_view(session, cart, cart_rules)
+        view = await change(session, cart, cart_rules)
+        return view or await carts.build_view(session, cart, cart_rules)
 
 
 async def view(ctx: Context, cart_id: str) -> carts.CartView:
@@ -102,8 +103,10 @@ async def remove_lines(ctx: Context, cart_id: str, line_ids: list[int]) -> carts
 async def apply_coupon(ctx: Context, cart_id: str, code: str) -> carts.CartView:
     viewer = await ctx.viewer()
 
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.apply_coupon(session, cart, code, viewer.email if viewer else None, r)
+    async def change(
+        session: AsyncSession, cart: Cart, r: carts.CartRules
+    ) -> carts.CartView | None:
+        return await carts.apply_coupon(session, cart, code, viewer.email if viewer else None, r)
 
     return await _write(ctx, cart_id, change)
 
