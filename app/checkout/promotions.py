@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -149,33 +149,30 @@ async def candidate_promotions(
     session: AsyncSession, codes: Sequence[str], now: datetime
 ) -> tuple[list[Promotion], list[Promotion]]:
     """(live automatic promotions, promotions of these coupon codes, live or not)."""
+    # Ended automatic promotions stay out in SQL: they pile up over the years.
+    automatic_now = and_(
+        col(Promotion.coupon_code).is_(None),
+        or_(col(Promotion.starts_at).is_(None), col(Promotion.starts_at) <= now),
+        or_(col(Promotion.ends_at).is_(None), col(Promotion.ends_at) > now),
+    )
     rows = (
         await session.exec(
             select(Promotion).where(
-                or_(
-                    col(Promotion.coupon_code).is_(None),
-                    col(Promotion.coupon_code).in_(list(codes) or [""]),
-                )
+                or_(automatic_now, col(Promotion.coupon_code).in_(list(codes) or [""]))
             )
         )
     ).all()
-    automatic = [p for p in rows if p.coupon_code is None and _is_live(p, now)]
+    automatic = [
+        p for p in rows if p.coupon_code is None and coupon_problem(p.name, p, now) is None
+    ]
     coupons = [p for p in rows if p.coupon_code is not None]
     return automatic, coupons
-
-
-def _is_live(promotion: Promotion, now: datetime) -> bool:
-    return (
-        (promotion.starts_at is None or promotion.starts_at <= now)
-        and (promotion.ends_at is None or promotion.ends_at > now)
-        and (promotion.usage_limit is None or promotion.used_count < promotion.usage_limit)
-    )
 
 
 def coupon_problem(
     code: str, promotion: Promotion | None, now: datetime, customer_uses: int = 0
 ) -> DomainError | None:
-    """Why the coupon `code` cannot be used now (None when it can)."""
+    """Why the coupon `code` (or automatic promotion) cannot be used now (None when it can)."""
     field = ("code",)
     if promotion is None or (promotion.starts_at is not None and promotion.starts_at > now):
         return fail(ErrorCode.COUPON_INVALID, f"{code} is not a valid coupon code", *field)
