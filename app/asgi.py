@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -30,10 +31,14 @@ from app.settings import Settings, load_settings
 from schema import Limits, build_schema
 
 log = logging.getLogger("commerce.http")
+# One line per request, without the query string: a GET /graphql carries the whole
+# operation and its variables there (a password, if a client sends tokenCreate by GET).
+access_log = logging.getLogger("commerce.access")
 
 
 class RequestIdMiddleware:
-    """Gives each request an id (logged, and returned as X-Request-ID) and counts its SQL."""
+    """Gives each request an id (logged, and returned as X-Request-ID), counts its SQL and
+    writes the access log."""
 
     def __init__(self, app: ASGIApp, expose_sql_count: bool) -> None:
         self.app = app
@@ -49,9 +54,12 @@ class RequestIdMiddleware:
         counter = StatementCounter()
         sql_token = request_statements.set(counter)
         started = time.perf_counter()
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 if self.expose_sql_count:
@@ -62,10 +70,13 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.debug(
-                "%s %s done in %.1f ms with %d SQL statements",
+            client = scope.get("client")
+            access_log.info(
+                "%s %s %s %s %.1f ms, %d SQL",
+                client[0] if client else "-",
                 scope.get("method", "WS"),
                 scope.get("path"),
+                status or "-",
                 (time.perf_counter() - started) * 1000,
                 counter.total,
             )
@@ -83,8 +94,11 @@ def create_app(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_query_fields,
             max_cost=settings.max_query_cost,
-        )
+            max_string_length=settings.max_string_length,
+        ),
+        introspection=settings.graphiql,
     )
     graphql = GraphQLView(schema, services)
 
@@ -139,5 +153,18 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    if settings.cors_origins:
+        any_origin = "*" in settings.cors_origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=["*"] if any_origin else list(settings.cors_origins),
+            # Never credentials for any origin: a wildcard with credentials would let every
+            # site act with the visitor's cookies. Tokens travel in Authorization anyway.
+            allow_credentials=not any_origin,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
     app.add_middleware(RequestIdMiddleware, expose_sql_count=settings.debug)
     return app

@@ -122,7 +122,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         port=port,
         workers=workers,
         log_config=None,
-        proxy_headers=True,
+        # The app writes its own access log, without query strings (see app.asgi).
+        access_log=False,
+        # X-Forwarded-For is believed only from the proxies the operator names.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

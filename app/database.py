@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import DomainError, ErrorCode, fail
 from app.settings import Settings
+
+# aiosqlite's debug log echoes every statement with its parameters (emails, password
+# hashes): never let it through, whatever LOG_LEVEL says.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -93,6 +98,9 @@ class Database:
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    # Bind parameters hold customers' emails, names and password hashes: they must not
+    # reach the logs with a failed statement.
+    kwargs.setdefault("hide_parameters", True)
     if settings.is_sqlite:
         return create_async_engine(settings.database_url, **kwargs)
     options: dict[str, Any] = {

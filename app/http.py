@@ -1,39 +1,51 @@
 """The GraphQL endpoint over HTTP and WebSocket.
 
-On top of Strawberry's view: bearer-token authentication, the per-request
-context, `application/graphql-response+json` when the client asks for it
-(request errors are then 4xx without `data`), JSON bodies for request errors
-instead of plain text, 405 for a mutation over GET, and orjson encoding.
+On top of Strawberry's view: request payloads checked before anything runs
+(`app.web.payload`: size, JSON, text), bearer-token authentication, the
+per-request context, `application/graphql-response+json` when the client asks
+for it (request errors are then 4xx without `data`), JSON bodies for every
+request error instead of plain text, 405 for a mutation over GET, the error
+policy applied to every result, and orjson encoding. The WebSocket transport
+(`app.web.websocket`) applies the same checks and the same error policy.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from cross_web.request import StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from app.accounts.tokens import TokenError, read_access_token
 from app.logs import request_id_var
 from app.services import Services
+from app.web.credentials import AuthenticationFailed, authenticate
+from app.web.payload import (
+    PayloadLimits,
+    RequestRefused,
+    from_json_body,
+    from_query_params,
+)
+from app.web.websocket import TransportWSHandler
 from resolvers.context import Context
 from schema.extensions import shape_error
 
+log = logging.getLogger("commerce.http")
+
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-
-class AuthenticationFailed(HTTPException):
-    def __init__(self, reason: str) -> None:
-        super().__init__(401, reason)
 
 
 def _wants_graphql_response(accept: str) -> bool:
@@ -64,45 +76,91 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def client_address(request: Request | WebSocket) -> str:
+    """The caller's IP (uvicorn takes it from X-Forwarded-For only for TRUSTED_PROXIES).
+    Anything that is not an IP address shares one bucket, so that it cannot be varied
+    to escape per-address limits."""
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return "unknown"
+
+
+def encode_json(data: object) -> str:
+    # Text, not bytes: WebSocket messages must go out as text frames (graphql-ws).
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:
+        # Text orjson refuses (a lone surrogate that slipped into a message) is escaped
+        # rather than turned into a failure of its own.
+        return json.dumps(data, default=str)
+
+
+class _RequestAdapter(StarletteRequestAdapter):
+    @property
+    def request(self) -> Request:
+        return self._request
+
+
 class GraphQLView(GraphQL[Context, None]):
+    request_adapter_class = _RequestAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler  # type: ignore[assignment]
+
     def __init__(self, schema: Any, services: Services) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        settings = services.settings
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
         self.services = services
+        self.limits = PayloadLimits(
+            max_body_bytes=settings.max_body_bytes,
+            max_string_length=settings.max_string_length,
+            max_list_length=settings.max_list_length,
+        )
 
     def encode_json(self, data: object) -> str:
-        # Text, not bytes: WebSocket messages must go out as text frames (graphql-ws).
-        return orjson.dumps(data).decode()
+        return encode_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages: bounded like HTTP bodies; a refusal closes the socket (4400)."""
+        if len(data) > self.limits.max_body_bytes:
+            raise json.JSONDecodeError("message too large", "", 0)
+        return orjson.loads(data)
+
+    async def authenticate(self, credential: str | None) -> int | None:
+        return await authenticate(self.services, credential)
+
+    def credential(self, context: Context) -> str | None:
+        """The Authorization header of the request (or WebSocket upgrade) behind `context`."""
+        request = context.request
+        return request.headers.get("authorization") if request is not None else None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:  # type: ignore[override]
         services = self.services
+        user_id = None
+        # A WebSocket is authenticated by its connection_init message, not at the upgrade.
+        if not isinstance(request, WebSocket):
+            try:
+                user_id = await self.authenticate(request.headers.get("authorization"))
+            except AuthenticationFailed as exc:
+                raise RequestRefused(str(exc), 401, "UNAUTHENTICATED") from None
         return Context(
             settings=services.settings,
             db=services.db,
             cache=services.cache,
             clock=services.clock,
             request_id=request_id_var.get() or "-",
-            user_id=self._authenticate(request.headers.get("authorization")),
+            user_id=user_id,
             sign_in_limiter=services.sign_in_limiter,
-            # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips).
-            client_address=request.client.host if request.client else "unknown",
+            client_address=client_address(request),
             request=request,
             response=response,
         )
-
-    def _authenticate(self, header: str | None) -> int | None:
-        if not header:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("the Authorization header must be 'Bearer <access token>'")
-        try:
-            return read_access_token(
-                self.services.settings.secret_key, token.strip(), self.services.clock()
-            )
-        except TokenError as exc:
-            raise AuthenticationFailed(str(exc)) from None
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -111,15 +169,17 @@ class GraphQLView(GraphQL[Context, None]):
         )
         return sub_response
 
+    async def parse_http_body(  # type: ignore[override]
+        self, request_adapter: _RequestAdapter
+    ) -> GraphQLRequestData:
+        # Read and checked in __call__, before anything else happens for the request.
+        return request_adapter.request.state.graphql_request  # type: ignore[no-any-return]
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:  # type: ignore[override]
         if result.errors:
-            # Errors raised outside field resolution (a failing extension) skip the
-            # schema's error policy: apply it here too, so nothing unexpected leaks
-            # (the schema's process_errors has logged them).
-            request_id = request_id_var.get()
-            result.errors = [shape_error(e, request_id) for e in result.errors]
+            result.errors = [shape_error(e, request_id_var.get()) for e in result.errors]
         data = await super().process_result(request, result)
         if _is_request_error(result) and _wants_graphql_response(request.headers.get("accept", "")):
             data.pop("data", None)  # type: ignore[misc]
@@ -145,48 +205,49 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            await _refuse_nul(request)
+            if request.method in ("GET", "POST"):
+                request.state.graphql_request = await self._read_request(request)
             response = await self.run(request)
         except HTTPException as exc:
             response = _error_response(exc, request)
         await response(scope, receive, send)
 
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+    async def _read_request(self, request: Request) -> GraphQLRequestData:
+        if request.method == "GET":
+            return from_query_params(request.query_params, self.limits)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise RequestRefused("send the request as application/json")
+        return from_json_body(await _read_body(request, self.limits.max_body_bytes), self.limits)
 
 
-async def _refuse_nul(request: Request) -> None:
-    """No text in this API may hold a NUL character (PostgreSQL cannot store one): refuse
-    the request up front, rather than fail deep inside it."""
-    if any("\x00" in v for v in request.query_params.values()):
-        raise HTTPException(400, "text may not contain NUL (\\u0000) characters")
-    if request.method != "POST":
-        return
-    body = await request.body()
-    if b"\x00" not in body and b"\\u0000" not in body:
-        return
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return  # not JSON: the view reports it
-    if b"\x00" in body or _has_nul(parsed):
-        raise HTTPException(400, "text may not contain NUL (\\u0000) characters")
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestRefused:
+    return RequestRefused(
+        f"the request body is larger than {limit} bytes", 413, "PAYLOAD_TOO_LARGE"
+    )
 
 
 def _error_response(exc: HTTPException, request: Request) -> Response:
     """Request errors as a GraphQL JSON body, so clients can read them."""
     status = exc.status_code
     headers: dict[str, str] = {}
-    code = "BAD_REQUEST"
-    if isinstance(exc, AuthenticationFailed):
-        code = "UNAUTHENTICATED"
+    code = exc.code if isinstance(exc, RequestRefused) else "BAD_REQUEST"
+    if code == "UNAUTHENTICATED":
         headers["www-authenticate"] = 'Bearer error="invalid_token"'
     elif status == 400 and "mutations are not allowed when using get" in exc.reason.lower():
         status, code = 405, "METHOD_NOT_ALLOWED"
@@ -194,8 +255,10 @@ def _error_response(exc: HTTPException, request: Request) -> Response:
     elif status == 405:
         code = "METHOD_NOT_ALLOWED"
         headers["allow"] = "GET, POST"
+    elif status == 404:
+        code = "NOT_FOUND"
     body = {"errors": [GraphQLError(exc.reason, extensions={"code": code}).formatted]}
     media_type = (
         GRAPHQL_RESPONSE if _wants_graphql_response(request.headers.get("accept", "")) else JSON
     )
-    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+    return Response(encode_json(body), status_code=status, media_type=media_type, headers=headers)

@@ -7,6 +7,7 @@ names the variable, so the process stops before serving anything.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -45,6 +46,16 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 4000
     max_query_cost: int = 5000
+    max_query_fields: int = 4000
+    max_string_length: int = 50_000
+    max_list_length: int = 1000
+    max_body_bytes: int = 1024 * 1024
+    # Addresses (IPs or CIDR networks) of proxies whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[str, ...] = ()
+    # Browser origins allowed to call the API (CORS); "*" for any, without credentials.
+    cors_origins: tuple[str, ...] = ()
+    # GraphiQL at GET /graphql and introspection; on by default for the embedded demo only.
+    graphiql: bool = False
     cart_ttl_seconds: int = 30 * 24 * 3600
     hold_seconds: int = 15 * 60
     unpaid_order_timeout_seconds: int = 30 * 60
@@ -166,6 +177,39 @@ def _tax_rates(env: Mapping[str, str]) -> dict[str, int]:
     return rates
 
 
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """TRUSTED_PROXIES="10.0.0.0/8,192.168.1.7" (or "*", when only proxies can reach us)."""
+    proxies = _list(env, "TRUSTED_PROXIES")
+    for item in proxies:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES must list IP addresses or networks, got {item!r}"
+            ) from None
+    return tuple(proxies)
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CORS_ORIGINS="https://shop.example.com,https://m.example.com" (or "*")."""
+    origins = _list(env, "CORS_ORIGINS")
+    for origin in origins:
+        parts = urlsplit(origin)
+        exact = f"{parts.scheme}://{parts.netloc}"
+        if origin != "*" and (parts.scheme not in {"http", "https"} or origin != exact):
+            raise SettingsError(
+                "CORS_ORIGINS must list origins such as https://shop.example.com "
+                f"(scheme and host, no path), got {origin!r}"
+            )
+    return tuple(origins)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -196,6 +240,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_aliases=_int(env, "MAX_ALIASES", 30),
         max_tokens=_int(env, "MAX_TOKENS", 4000),
         max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+        max_query_fields=_int(env, "MAX_QUERY_FIELDS", 4000),
+        max_string_length=_int(env, "MAX_STRING_LENGTH", 50_000),
+        max_list_length=_int(env, "MAX_LIST_LENGTH", 1000),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+        trusted_proxies=_trusted_proxies(env),
+        cors_origins=_cors_origins(env),
+        graphiql=_bool(env, "GRAPHIQL", database_url.startswith("sqlite")),
         cart_ttl_seconds=_int(env, "CART_TTL_SECONDS", 30 * 24 * 3600),
         hold_seconds=_int(env, "CART_HOLD_SECONDS", 15 * 60),
         unpaid_order_timeout_seconds=_int(env, "UNPAID_ORDER_TIMEOUT_SECONDS", 30 * 60),

@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 
 from app.accounts import addresses
 from app.accounts.models import Address
-from app.accounts.permissions import Viewer, require_viewer
+from app.accounts.permissions import Permission, Viewer, require_viewer
 from app.accounts.users import load_viewer
 from app.cache import Cache
 from app.catalog import loaders as catalog
@@ -123,6 +123,22 @@ class Context:
         self.ready_images: dict[int, list[ProductImage]] = {}
         self._tree: asyncio.Future[CategoryTree] | None = None
 
+    def renewed(self, request_id: str, user_id: int | None) -> Context:
+        """A context for one more operation on the same connection (a WebSocket): same
+        services and client, nothing remembered from earlier operations."""
+        return Context(
+            settings=self.settings,
+            db=self.db,
+            cache=self.cache,
+            clock=self.clock,
+            request_id=request_id,
+            user_id=user_id,
+            sign_in_limiter=self.sign_in_limiter,
+            client_address=self.client_address,
+            request=self.request,
+            response=self.response,
+        )
+
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
@@ -153,6 +169,10 @@ class Context:
     async def is_staff(self) -> bool:
         viewer = await self.viewer()
         return viewer is not None and viewer.is_staff
+
+    async def can(self, permission: Permission) -> bool:
+        viewer = await self.viewer()
+        return viewer is not None and viewer.can(permission)
 
     def loaded_category_tree(self) -> CategoryTree | None:
         """The tree when this request has it already (lets resolvers answer without awaiting)."""

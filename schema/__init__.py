@@ -1,6 +1,7 @@
 """The GraphQL schema: `from schema import schema`."""
 
-from schema.schema import Limits, build_schema
+from schema.limits import Limits
+from schema.schema import build_schema
 
 schema = build_schema()
 

@@ -1,4 +1,4 @@
-"""Schema extensions: limits on what a request may ask, and the error policy."""
+"""The error policy (what a client sees of an error, what is logged) and operation choice."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from app.errors import DomainError
-from schema.cost import operation_cost
 
 log = logging.getLogger("commerce.graphql")
 
@@ -67,18 +66,6 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     return error
 
 
-class ErrorPolicy(SchemaExtension):
-    """Applies `shape_error` to every error of the operation's result."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            request_id = _request_id(self.execution_context)
-            result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[union-attr]
-
-
 class OperationChoice(SchemaExtension):
     """A document with several operations must name the one to run (GraphQL spec, 6.1)."""
 
@@ -97,36 +84,6 @@ class OperationChoice(SchemaExtension):
                             "the document holds several operations: "
                             "name the one to run in operationName",
                             extensions={"code": "BAD_REQUEST"},
-                        )
-                    ],
-                )
-        yield
-
-
-class CostLimit(SchemaExtension):
-    """Refuses operations whose computed cost (see `schema.cost`) is over the limit."""
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.graphql_document is not None and not ctx.result:
-            cost = operation_cost(
-                ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
-            )
-            if cost is not None and cost > self.max_cost:
-                ctx.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"query cost {cost} exceeds the limit of {self.max_cost}; "
-                            "ask for fewer items (first) or fewer nested lists",
-                            extensions={
-                                "code": "QUERY_TOO_COSTLY",
-                                "cost": cost,
-                                "limit": self.max_cost,
-                            },
                         )
                     ],
                 )

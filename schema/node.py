@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
+from app.accounts.permissions import SEE_INVENTORY
 from app.ids import parse_global_id
 from resolvers import orders as resolve_orders
 from resolvers.accounts import addresses as resolve_addresses
@@ -35,7 +36,7 @@ async def _category(ctx: Context, key: int) -> Node | None:
 
 
 async def _warehouse(ctx: Context, key: int) -> Node | None:
-    if not await ctx.is_staff():
+    if not await ctx.can(SEE_INVENTORY):
         return None
     row = await ctx.loaders.warehouse.load(key)
     return Warehouse.from_model(row) if row else None

@@ -309,7 +309,7 @@ async def test_variant_update_changes_price_range(api: GraphQLClient, staff_toke
     assert "Decimal" in float_price.errors[0]["message"]
 
 
-async def test_stock_set(api: GraphQLClient, staff_token: str) -> None:
+async def test_stock_set(server: Server, api: GraphQLClient, staff_token: str) -> None:
     staff = api.as_user(staff_token)
     warehouse = await staff.query(
         'mutation { warehouseCreate(input: {name: "East", code: "east"}) { warehouse { id } } }'
@@ -355,6 +355,21 @@ async def test_stock_set(api: GraphQLClient, staff_token: str) -> None:
         {"id": variant},
     )
     assert stocks.data["node"] == {"quantityAvailable": 40, "stocks": [{"quantity": 40}]}
+
+    # Inventory is for MANAGE_PRODUCTS, by whatever path: other staff see none of it.
+    orders_only = api.as_user(
+        await make_staff(server, "clerk@example.com", frozenset({Permission.MANAGE_ORDERS}))
+    )
+    hidden = await orders_only.query(
+        "query($v: ID!, $w: ID!) { variant: node(id: $v) { ... on ProductVariant { stocks "
+        "{ quantity } } } warehouse: node(id: $w) { id } }",
+        {"v": variant, "w": warehouse_id},
+    )
+    assert hidden.data == {"variant": {"stocks": []}, "warehouse": None}
+    listed = await orders_only.query("{ warehouses { code } }")
+    assert listed.error_codes == ["PERMISSION_DENIED"]
+    shown = await staff.query("query($w: ID!) { node(id: $w) { id } }", {"w": warehouse_id})
+    assert shown.data == {"node": {"id": warehouse_id}}
 
 
 async def test_category_create_and_update(api: GraphQLClient, staff_token: str) -> None:

@@ -7,6 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -100,27 +103,7 @@ def test_migrate_seed_create_staff_and_serve(env: dict[str, str]) -> None:
         "purged 0 expired carts; released 0 expired holds",
     )
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [COMMERCE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+    with serving(env) as (base, logs):
         assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ok"
         token = httpx.post(
             f"{base}/graphql",
@@ -142,10 +125,88 @@ def test_migrate_seed_create_staff_and_serve(env: dict[str, str]) -> None:
         ide = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)
         assert ide.status_code == 200
         assert "graphiql" in ide.text.lower()
+    assert "Traceback" not in logs.text, logs.text
+
+
+@dataclass
+class Logs:
+    text: str = ""
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[tuple[str, Logs]]:
+    """`commerce serve` as a process on a free port; its log output once it has stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [COMMERCE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    logs = Logs()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield base, logs
     finally:
         server.terminate()
-        _, errors = server.communicate(timeout=20)
-    assert "Traceback" not in errors, errors
+        _, logs.text = server.communicate(timeout=20)
+
+
+SIGN_IN = (
+    "mutation($e: String!, $p: String!) { tokenCreate(email: $e, password: $p) "
+    "{ userErrors { code } } }"
+)
+
+
+def _failed_sign_ins(base: str, forwarded_for: list[str]) -> list[list[str]]:
+    """One failed sign-in per address given, each for another email; their error codes."""
+    codes = []
+    for i, address in enumerate(forwarded_for):
+        response = httpx.post(
+            f"{base}/graphql",
+            json={"query": SIGN_IN, "variables": {"e": f"nobody{i}@example.com", "p": "wrong"}},
+            headers={"x-forwarded-for": address},
+            timeout=20,
+        )
+        codes.append([e["code"] for e in response.json()["data"]["tokenCreate"]["userErrors"]])
+    return codes
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(env: dict[str, str]) -> None:
+    assert _run("migrate", env=env).returncode == 0
+    rotating = [f"203.0.113.{i}" for i in range(7)]
+    with serving({**env, "LOG_LEVEL": "INFO"}) as (base, logs):
+        codes = _failed_sign_ins(base, rotating)
+        # A password sent over GET is refused, and never written to the logs.
+        leaked = httpx.get(
+            f"{base}/graphql",
+            params={"query": SIGN_IN, "variables": '{"e": "a@example.com", "p": "hunter2-secret"}'},
+            timeout=10,
+        )
+    assert leaked.status_code == 405
+    assert "TOO_MANY_REQUESTS" in codes[-1], "a rotating header does not escape the limit"
+    assert "hunter2-secret" not in logs.text
+    assert "GET /graphql 405" in logs.text, "the access log has the request, without its query"
+
+    trusted = {**env, "TRUSTED_PROXIES": "127.0.0.1"}
+    with serving(trusted) as (base, _logs):
+        codes = _failed_sign_ins(base, [*rotating, "not-an-address", "also-not-one"])
+    assert all(c == ["INVALID_CREDENTIALS"] for c in codes[:7]), codes
+    bad = _run("migrate", env={**env, "TRUSTED_PROXIES": "everyone"})
+    assert bad.returncode == 2
+    assert "TRUSTED_PROXIES" in bad.stderr
 
 
 def test_schema_export_matches_the_committed_sdl(env: dict[str, str]) -> None:

@@ -180,3 +180,117 @@ async def test_nul_characters_are_refused_up_front(api: GraphQLClient) -> None:
     assert escaped_backslash.status == 200
     over_get = await api.http.get("/graphql", params={"query": "{ __typename }\x00"})
     assert over_get.status_code == 400
+
+
+async def test_logs_hold_no_bind_parameters(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A failure inside the database while the statement carries a customer's details.
+    async with server.services.db.transaction() as session:
+        await session.exec(text("ALTER TABLE user_account RENAME TO user_account_gone"))  # type: ignore[call-overload]
+    with caplog.at_level(logging.DEBUG):
+        result = await server.client.op(
+            "AccountRegister",
+            {
+                "input": {
+                    "email": "private.person@example.com",
+                    "password": "correct horse battery 9",
+                    "firstName": "Private",
+                    "lastName": "Person",
+                }
+            },
+        )
+    assert result.error_codes == ["INTERNAL_ERROR"]
+    formatter = logging.Formatter()
+    logged = "\n".join(formatter.format(r) for r in caplog.records)
+    assert "user_account" in logged, "the failure itself is logged"
+    assert "private.person@example.com" not in logged
+    assert "$argon2" not in logged
+
+
+async def test_cors_is_off_unless_origins_are_configured(api: GraphQLClient) -> None:
+    preflight = await api.http.options(
+        "/graphql",
+        headers={"origin": "https://shop.example.com", "access-control-request-method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+async def _cors_app(settings: Settings, origins: tuple[str, ...]) -> httpx.AsyncClient:
+    app = create_app(settings.with_overrides(cors_origins=origins))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_cors_answers_configured_origins(settings: Settings) -> None:
+    async with await _cors_app(settings, ("https://shop.example.com",)) as http:
+        preflight = await http.options(
+            "/graphql",
+            headers={
+                "origin": "https://shop.example.com",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization, content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example.com"
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        stranger = await http.options(
+            "/graphql",
+            headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+        )
+        assert stranger.headers.get("access-control-allow-origin") is None
+        answered = await http.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"origin": "https://shop.example.com"},
+        )
+        assert answered.headers["access-control-allow-origin"] == "https://shop.example.com"
+        assert "x-request-id" in answered.headers["access-control-expose-headers"].lower()
+
+
+async def test_a_wildcard_origin_never_allows_credentials(settings: Settings) -> None:
+    async with await _cors_app(settings, ("*",)) as http:
+        preflight = await http.options(
+            "/graphql",
+            headers={"origin": "https://any.example", "access-control-request-method": "POST"},
+        )
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in preflight.headers
+
+
+async def test_graphiql_and_introspection_follow_one_setting(settings: Settings) -> None:
+    introspect = {"query": "{ __schema { queryType { name } } }"}
+    for enabled in (True, False):
+        app = create_app(settings.with_overrides(graphiql=enabled))
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+        ):
+            ide = await http.get("/graphql", headers={"accept": "text/html"})
+            schema = (await http.post("/graphql", json=introspect)).json()
+            typename = (await http.post("/graphql", json={"query": "{ __typename }"})).json()
+        assert typename == {"data": {"__typename": "Query"}}
+        if enabled:
+            assert ide.status_code == 200
+            assert "graphiql" in ide.text.lower()
+            assert schema == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+        else:
+            assert ide.status_code == 404
+            assert ide.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+            assert "introspection" in schema["errors"][0]["message"].lower()
+
+
+def test_graphiql_defaults_to_on_for_the_embedded_demo_only(tmp_path: Path) -> None:
+    from app.settings import load_settings
+
+    embedded = load_settings({"COMMERCE_DATA_DIR": str(tmp_path)})
+    deployed = load_settings({"DATABASE_URL": "postgresql://shop@db/shop", "SECRET_KEY": "k" * 40})
+    assert embedded.graphiql is True
+    assert deployed.graphiql is False
+    assert load_settings({**_pg_env(), "GRAPHIQL": "true"}).graphiql is True
+
+
+def _pg_env() -> dict[str, str]:
+    return {"DATABASE_URL": "postgresql://shop@db/shop", "SECRET_KEY": "k" * 40}

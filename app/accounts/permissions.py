@@ -18,6 +18,10 @@ class Permission(StrEnum):
 
 ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)
 
+# Warehouses and per-warehouse stock are the back office's business: one permission
+# for every path to them (a list, `node(id:)`, a variant's `stocks`).
+SEE_INVENTORY = Permission.MANAGE_PRODUCTS
+
 
 def parse_permissions(names: list[str] | tuple[str, ...]) -> frozenset[Permission]:
     """Permission names (any case) to permissions; ValueError names an unknown one."""

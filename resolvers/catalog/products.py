@@ -20,7 +20,7 @@ from app.catalog.listing import (
 )
 from app.catalog.loaders import StockedVariant
 from app.catalog.models import Product, ProductStatus, ProductVariant, StockStatus
-from app.catalog.products import normalize_tags
+from app.catalog.products import MAX_TAGS, normalize_tags
 from app.errors import ErrorCode, fail
 from app.ids import InvalidCursor
 from app.money import MoneyFormatError, to_minor
@@ -92,6 +92,8 @@ async def product_filter(
         category_ids = tuple(tree.descendant_ids(node.id)) if node else ()
     if search is not None and len(search) > 200:
         raise fail(ErrorCode.INVALID, "search is longer than 200 characters", "filter", "search")
+    if tags is not None and len(tags) > MAX_TAGS:
+        raise fail(ErrorCode.INVALID, f"filter by at most {MAX_TAGS} tags", "filter", "tags")
     return ProductFilter(
         statuses=statuses,
         category_ids=category_ids,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.accounts.permissions import Permission, require_permission
+from app.accounts.permissions import SEE_INVENTORY, require_permission
 from app.catalog.listing import ProductSort as DomainSort
 from app.ids import parse_int_id
 from resolvers.catalog import products as resolve
@@ -84,7 +84,7 @@ class CatalogQuery:
 
     @strawberry.field(description="Staff only.")
     async def warehouses(self, info: CtxInfo) -> list[Warehouse]:
-        require_permission(await info.context.viewer(), Permission.MANAGE_PRODUCTS)
+        require_permission(await info.context.viewer(), SEE_INVENTORY)
         return [
             Warehouse.from_model(w) for w in await resolve_warehouses.all_warehouses(info.context)
         ]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.accounts.permissions import SEE_INVENTORY
 from app.catalog import models
 from app.catalog.availability import stock_status
 from app.catalog.categories import CategoryNode, CategoryTree
@@ -176,9 +177,11 @@ class ProductVariant(Node):
         row = await resolve.product_by_id(info.context, self.row.product_id)
         return Product.from_model(row, info.context.currency) if row else None
 
-    @strawberry.field(description="Stock per warehouse. Staff only; empty for others.")
+    @strawberry.field(
+        description="Stock per warehouse. Staff with MANAGE_PRODUCTS only; empty for others."
+    )
     async def stocks(self, info: CtxInfo) -> list[Stock]:
-        if not await info.context.is_staff():
+        if not await info.context.can(SEE_INVENTORY):
             return []
         assert self.row.id is not None
         return [

@@ -1,0 +1,1 @@
+"""The web edge: what requests may carry and how each transport answers."""
