@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from app.catalog import stock
 from app.catalog.models import Stock
 from app.checkout.models import Promotion, PromotionRedemption
 from app.database import Database
@@ -48,7 +49,8 @@ async def _cancel_one(db: Database, order_id: int, now: datetime) -> int:
         for line in lines:
             for part in line.allocations:
                 returned[part["stockId"]] = returned.get(part["stockId"], 0) + part["quantity"]
-        # In stock id order, as checkout locks them: the two cannot deadlock.
+        # All of them up front, in stock id order, as every stock write locks them.
+        await stock.lock(session, stock_ids=returned)
         for stock_id in sorted(returned):
             await session.exec(  # type: ignore[call-overload]
                 update(Stock)
