@@ -21,6 +21,9 @@ SQLite runs one writer at a time and ignores FOR UPDATE):
    stock row (`cart.holds`);
 5. promotions with a per-customer limit, in id order (checkout), then their
    use counts (checkout, cancellation).
+
+Deadlocks or serialisation failures that slip through anyway roll back one
+transaction, which is retried whole (`database.is_retryable`).
 """
 
 from __future__ import annotations
