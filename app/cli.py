@@ -189,23 +189,15 @@ async def _seed(
 
 
 async def _purge_carts(settings: Settings) -> int:
-    from app.cart.carts import purge_expired
-    from app.cart.holds import release_expired
     from app.columns import utcnow
+    from app.maintenance import purge_expired_carts, release_expired_holds
     from app.services import Services
 
     services = Services.open(settings)
-    total = 0
     try:
         now = utcnow()
-        async with services.db.transaction() as session:
-            released = await release_expired(session, now)
-        while True:
-            async with services.db.transaction() as session:
-                purged = await purge_expired(session, now)
-            total += purged
-            if purged == 0:
-                break
+        released = await release_expired_holds(services.db, now)
+        total = await purge_expired_carts(services.db, now)
     finally:
         await services.close()
     print(f"purged {total} expired carts; released {released} expired holds")

@@ -4,6 +4,12 @@ Reads use short sessions (one per dataloader batch: an `AsyncSession` cannot be
 shared by resolvers running concurrently). Writes go through `transaction()`,
 which on SQLite starts with `BEGIN IMMEDIATE` so that two writers queue on the
 database lock instead of failing half-way with SQLITE_BUSY.
+
+On PostgreSQL a transaction can still be chosen as a deadlock victim or fail to
+serialise; it is then rolled back whole, and running it again is safe:
+`retrying` does so for a whole unit of work (a mutation, an upkeep job),
+`run_transaction` for one transaction. Writers lock rows in one order
+(`app.catalog.stock`), so this is the last line of defence, not the plan.
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +35,16 @@ from app.settings import Settings
 # aiosqlite's debug log echoes every statement with its parameters (emails, password
 # hashes): never let it through, whatever LOG_LEVEL says.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+T = TypeVar("T")
+
+log = logging.getLogger("commerce.database")
+
+# deadlock_detected, serialization_failure: the server rolled the transaction back.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+RETRY_ATTEMPTS = 4
+# First pause before a retry, doubled each time and jittered so victims do not collide again.
+RETRY_BACKOFF_SECONDS = 0.02
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -93,8 +110,61 @@ class Database:
         async with self._write_lock, self._write() as session, session.begin():
             yield session
 
+    async def run_transaction(self, work: Callable[[AsyncSession], Awaitable[T]], what: str) -> T:
+        """`work` in one write transaction, run again from the start if it is rolled back
+        as a deadlock victim or a serialisation failure."""
+
+        async def attempt() -> T:
+            async with self.transaction() as session:
+                return await work(session)
+
+        return await retrying(attempt, what)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL error code behind a database error (None for other errors)."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    # SQLAlchemy's asyncpg adapter copies the code; the driver's own error is its cause.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when the database rolled the whole transaction back because of other
+    transactions (deadlock, serialisation failure): the same work may succeed if run again.
+
+    SQLite never says so: its writers are queued in the process (`Database.transaction`).
+    """
+    return sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+async def retrying(run: Callable[[], Awaitable[T]], what: str) -> T:
+    """`run()`, run again after a short jittered pause when it fails with a retryable error
+    (`is_retryable`), up to RETRY_ATTEMPTS times in all; the last error propagates.
+
+    `run` must open its own transactions, so that nothing of a failed attempt remains.
+    """
+    attempt = 1
+    while True:
+        try:
+            return await run()
+        except DBAPIError as exc:
+            if attempt >= RETRY_ATTEMPTS or not is_retryable(exc):
+                raise
+            pause = RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            log.warning(
+                "%s: transaction rolled back (SQLSTATE %s), attempt %d of %d; retrying in %.0f ms",
+                what, sqlstate(exc), attempt, RETRY_ATTEMPTS, pause * 1000,
+            )  # fmt: skip
+            await asyncio.sleep(pause)
+            attempt += 1
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:

@@ -21,16 +21,27 @@ log = logging.getLogger("commerce.maintenance")
 CART_PURGE_EVERY_SECONDS = 3600
 
 
-async def run_once(db: Database, now: datetime, purge_carts: bool) -> dict[str, int]:
-    async with db.transaction() as session:
-        released = await holds.release_expired(session, now)
-    cancelled = await cancel_expired_orders(db, now)
+async def release_expired_holds(db: Database, now: datetime) -> int:
+    """Gives back the units of every hold past its expiry."""
+    return await db.run_transaction(
+        lambda session: holds.release_expired(session, now), "release expired holds"
+    )
+
+
+async def purge_expired_carts(db: Database, now: datetime) -> int:
+    """Deletes carts unused past their expiry, a batch per transaction, until none is left."""
     purged = 0
-    while purge_carts:
-        async with db.transaction() as session:
-            batch = await carts.purge_expired(session, now)
+    while batch := await db.run_transaction(
+        lambda session: carts.purge_expired(session, now), "purge expired carts"
+    ):
         purged += batch
-        purge_carts = batch > 0
+    return purged
+
+
+async def run_once(db: Database, now: datetime, purge_carts: bool) -> dict[str, int]:
+    released = await release_expired_holds(db, now)
+    cancelled = await cancel_expired_orders(db, now)
+    purged = await purge_expired_carts(db, now) if purge_carts else 0
     return {"holds_released": released, "orders_cancelled": cancelled, "carts_purged": purged}
 
 

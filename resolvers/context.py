@@ -7,10 +7,10 @@ leak between requests or customers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import cached_property, partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiodataloader import DataLoader
 
@@ -28,6 +28,7 @@ from app.settings import Settings
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 # Bounds the size of one IN (...) list; far above any page size we serve.
 MAX_BATCH = 1000
@@ -122,6 +123,7 @@ class Context:
         self.ready_variants: dict[int, list[catalog.StockedVariant]] = {}
         self.ready_images: dict[int, list[ProductImage]] = {}
         self._tree: asyncio.Future[CategoryTree] | None = None
+        self._steps: dict[str, Any] = {}
 
     def renewed(self, request_id: str, user_id: int | None) -> Context:
         """A context for one more operation on the same connection (a WebSocket): same
@@ -165,6 +167,16 @@ class Context:
     def forget_viewer(self) -> None:
         """After a write to the viewer's account in this request, reload it when next asked."""
         self._viewer = None
+
+    async def once(self, step: str, run: Callable[[], Awaitable[T]]) -> T:
+        """`run()` the first time this request asks for `step`, its result after that.
+
+        A mutation is retried from the start when a later transaction of it is rolled
+        back (`schema.mutations`): a step it committed already must not commit twice.
+        """
+        if step not in self._steps:
+            self._steps[step] = await run()
+        return cast(T, self._steps[step])
 
     async def is_staff(self) -> bool:
         viewer = await self.viewer()

@@ -22,6 +22,7 @@ from app.accounts.permissions import Viewer, require_owner
 from app.accounts.users import lock_user
 from app.cart import holds
 from app.cart.models import Cart, CartLine, CartStatus, StockHold
+from app.catalog import stock
 from app.catalog.loaders import available_units
 from app.catalog.models import Product, ProductStatus, ProductVariant
 from app.checkout import promotions, shipping
@@ -146,7 +147,8 @@ async def _close_expired(session: AsyncSession, cart: Cart) -> None:
 
 
 async def _delete_carts(session: AsyncSession, cart_ids: Sequence[int]) -> None:
-    """Deletes carts with their lines, giving back what the lines held."""
+    """Deletes carts (locked by the caller) with their lines, giving back what the lines
+    held; the release locks the stock rows first, as every stock write does."""
     line_ids = list(
         (await session.exec(select(CartLine.id).where(col(CartLine.cart_id).in_(cart_ids)))).all()
     )
@@ -278,20 +280,31 @@ async def change_lines(
         raise fail(ErrorCode.INVALID, f"a cart holds at most {MAX_LINES} lines", "lines")
 
     holding = [v for v in changed if v in found and found[v][0].reserve_on_add]
+    releasing = {
+        line.id: line.variant_id
+        for v, line in by_variant.items()
+        if v in changed and (v in holding or wanted[v] == 0)
+    }
+    held = await holds.of_lines(session, list(releasing))  # type: ignore[arg-type]
+    # Every stock row this change writes, locked before any hold is touched: the rows
+    # of the held variants and any other row a removed line holds units of.
+    await stock.lock(session, variant_ids=holding, stock_ids={h.stock_id for h in held})
     if holding:
         await holds.release_expired(session, rules.now, holding)
     available = await available_units(session, [v for v in changed if wanted[v] > 0])
+    # Those of the line's holds that did not just run out (and go back into `available`).
     own = _held_by_line(
-        await holds.of_lines(session, [by_variant[v].id for v in holding if v in by_variant])
-    )  # type: ignore[misc]
+        [h for h in held if releasing[h.line_id] in holding and h.expires_at > rules.now]
+    )
     until = rules.now + timedelta(seconds=rules.settings.hold_seconds)
 
     for variant_id in changed:
         quantity = wanted[variant_id]
         line = by_variant.get(variant_id)
+        line_holds = [h for h in held if line is not None and h.line_id == line.id]
         if quantity == 0:
             assert line is not None
-            await holds.release_lines(session, [line.id])  # type: ignore[list-item]
+            await holds.release(session, line_holds)
             await session.delete(line)
             continue
         variant = found[variant_id][0]
@@ -310,7 +323,7 @@ async def change_lines(
             line.quantity = quantity
         if variant.reserve_on_add:
             assert line.id is not None
-            await holds.release_lines(session, [line.id])
+            await holds.release(session, line_holds)
             if not await holds.take(session, line.id, variant_id, quantity, until):
                 raise _insufficient(can_have, variant.sku, index, name)
     _touch(cart, rules)
@@ -495,10 +508,15 @@ async def merge_into_customer_cart(
     guest_lines = sorted(await _lines(session, guest.id), key=lambda line: line.variant_id)
     target_lines = {line.variant_id: line for line in await _lines(session, target.id)}
     found = await _variants(session, [line.variant_id for line in guest_lines])
-    # The guest's holds end; the merged quantities are held again for the customer's line.
-    await holds.release_lines(session, [line.id for line in guest_lines])  # type: ignore[misc]
+    guest_holds = await holds.of_lines(session, [line.id for line in guest_lines])  # type: ignore[misc]
     variant_ids = [line.variant_id for line in guest_lines]
-    await holds.release_expired(session, rules.now, variant_ids)
+    reserving = [v for v in variant_ids if found[v][0].reserve_on_add]
+    # Every stock row the merge writes, before any hold: the rows of the variants held
+    # again for the customer, and any other row the guest's lines hold units of.
+    await stock.lock(session, variant_ids=reserving, stock_ids={h.stock_id for h in guest_holds})
+    # The guest's holds end; the merged quantities are held again for the customer's line.
+    await holds.release(session, guest_holds)
+    await holds.release_expired(session, rules.now, reserving)
     available = await available_units(session, variant_ids)
     own = _held_by_line(await holds.of_lines(session, [line.id for line in target_lines.values()]))  # type: ignore[misc]
     until = rules.now + timedelta(seconds=rules.settings.hold_seconds)
@@ -568,10 +586,15 @@ async def _merge_line(
 
 async def purge_expired(session: AsyncSession, now: datetime, limit: int = 500) -> int:
     """Deletes carts unused past their expiry (and gives back what they held)."""
+    # Locked like any cart write (cart before stock); a cart in use is left for the next round.
     carts = list(
         (
             await session.exec(
-                select(Cart).where(col(Cart.expires_at) <= now).order_by(col(Cart.id)).limit(limit)
+                select(Cart)
+                .where(col(Cart.expires_at) <= now)
+                .order_by(col(Cart.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             )
         ).all()
     )

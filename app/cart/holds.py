@@ -4,18 +4,24 @@ A hold moves units into `stock.reserved` with a conditional update, so the
 units cannot be promised twice, and records them in `stock_hold` with an
 expiry. Releasing gives them back. Expired holds are released lazily by the
 writes that need those units, and by the background sweeper.
+
+Holds are written only under the lock on their stock row (`catalog.stock`
+has the lock order): every function here locks the rows it needs first.
+Callers that touch several variants lock all their rows up front, so that
+the locks taken here are ones they hold already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, and_, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.cart.models import StockHold
+from app.catalog import stock
 from app.catalog.models import Stock
 
 
@@ -26,32 +32,25 @@ async def take(
 
     False (and nothing held) when there are not enough units.
     """
-    rows = (
-        await session.exec(
-            select(Stock)
-            .where(Stock.variant_id == variant_id)
-            .order_by(col(Stock.id))
-            .with_for_update()
-        )
-    ).all()
+    rows = await stock.lock(session, variant_ids=[variant_id])
     spare = sorted(rows, key=lambda s: (-(s.quantity - s.reserved), s.id or 0))
     left = quantity
-    for stock in spare:
+    for row in spare:
         if left == 0:
             break
-        part = min(left, stock.quantity - stock.reserved)
+        part = min(left, row.quantity - row.reserved)
         if part <= 0:
             continue
         taken = await session.exec(  # type: ignore[call-overload]
             update(Stock)
-            .where(col(Stock.id) == stock.id, col(Stock.quantity) - col(Stock.reserved) >= part)
+            .where(col(Stock.id) == row.id, col(Stock.quantity) - col(Stock.reserved) >= part)
             .values(reserved=col(Stock.reserved) + part)
         )
         if taken.rowcount != 1:
             return False
-        assert stock.id is not None
+        assert row.id is not None
         session.add(
-            StockHold(line_id=line_id, stock_id=stock.id, quantity=part, expires_at=expires_at)
+            StockHold(line_id=line_id, stock_id=row.id, quantity=part, expires_at=expires_at)
         )
         left -= part
     return left == 0
@@ -65,21 +64,9 @@ async def release(session: AsyncSession, holds: Sequence[StockHold]) -> None:
     """
     if not holds:
         return
-    deleted = await session.exec(  # type: ignore[call-overload]
-        delete(StockHold)
-        .where(col(StockHold.id).in_([h.id for h in holds]))
-        .returning(StockHold.stock_id, StockHold.quantity)
+    await _give_back(
+        session, {h.stock_id for h in holds}, col(StockHold.id).in_([h.id for h in holds])
     )
-    freed: dict[int, int] = {}
-    for stock_id, quantity in deleted.all():
-        freed[stock_id] = freed.get(stock_id, 0) + quantity
-    # Stock rows are always locked in id order, so concurrent writers cannot deadlock.
-    for stock_id in sorted(freed):
-        await session.exec(  # type: ignore[call-overload]
-            update(Stock)
-            .where(col(Stock.id) == stock_id)
-            .values(reserved=col(Stock.reserved) - freed[stock_id])
-        )
 
 
 async def of_lines(session: AsyncSession, line_ids: Sequence[int]) -> list[StockHold]:
@@ -97,13 +84,41 @@ async def release_expired(
     session: AsyncSession, now: datetime, variant_ids: Sequence[int] | None = None
 ) -> int:
     """Release holds past their expiry (for these variants only, when given)."""
-    query = select(StockHold).where(col(StockHold.expires_at) <= now)
+    expired = col(StockHold.expires_at) <= now
+    query = select(StockHold.stock_id).where(expired).distinct()
     if variant_ids is not None:
         query = query.where(
             col(StockHold.stock_id).in_(
                 select(Stock.id).where(col(Stock.variant_id).in_(variant_ids))
             )
         )
-    expired = list((await session.exec(query.with_for_update())).all())
-    await release(session, expired)
-    return len(expired)
+    stock_ids = set((await session.exec(query)).all())
+    if not stock_ids:
+        return 0
+    # Only holds of the rows locked here: one that expired meanwhile elsewhere waits its turn.
+    return await _give_back(
+        session, stock_ids, and_(expired, col(StockHold.stock_id).in_(stock_ids))
+    )
+
+
+async def _give_back(
+    session: AsyncSession, stock_ids: Collection[int], holds: ColumnElement[bool]
+) -> int:
+    """Deletes the holds matching `holds` (all on `stock_ids`) and returns their units to
+    stock; the number of holds deleted."""
+    await stock.lock(session, stock_ids=stock_ids)
+    deleted = (
+        await session.exec(  # type: ignore[call-overload]
+            delete(StockHold).where(holds).returning(StockHold.stock_id, StockHold.quantity)
+        )
+    ).all()
+    freed: dict[int, int] = {}
+    for stock_id, quantity in deleted:
+        freed[stock_id] = freed.get(stock_id, 0) + quantity
+    for stock_id in sorted(freed):
+        await session.exec(  # type: ignore[call-overload]
+            update(Stock)
+            .where(col(Stock.id) == stock_id)
+            .values(reserved=col(Stock.reserved) - freed[stock_id])
+        )
+    return len(deleted)

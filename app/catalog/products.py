@@ -514,7 +514,8 @@ async def set_stock(
             reserved=0,
             updated_at=now,
         )
-        # Units held for carts stay held: the quantity may not drop below them.
+        # Units held for carts stay held: the quantity may not drop below them. One row in
+        # one statement, with no other stock lock held: the lock order (catalog.stock) holds.
         statement = statement.on_conflict_do_update(
             index_elements=["variant_id", "warehouse_id"],
             set_={

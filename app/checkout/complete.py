@@ -20,6 +20,7 @@ from app.accounts.permissions import Viewer
 from app.accounts.users import is_valid_email, normalize_email
 from app.cart import carts, holds
 from app.cart.models import CartStatus
+from app.catalog import stock
 from app.catalog.models import ProductStatus, Stock
 from app.checkout import allocation, promotions
 from app.checkout.models import Promotion, PromotionRedemption
@@ -256,14 +257,14 @@ async def _take_stock(
     for line in view.lines:
         variant_id = line.variant.id or 0
         needs[variant_id] = needs.get(variant_id, 0) + line.line.quantity
-    query = select(Stock).where(col(Stock.variant_id).in_(list(needs))).order_by(col(Stock.id))
-    # Lock every stock row this order touches first, in id order; then the cart's own
-    # holds become the sale (released into what is available), and the rows are re-read.
-    await session.exec(query.with_for_update())
+    # Lock every stock row this order touches first, in id order (the cart's holds are on
+    # them too); then the cart's own holds become the sale (released into what is
+    # available), and the rows are read again as they are now.
+    await stock.lock(session, variant_ids=needs)
     await holds.release_lines(session, [v.line.id for v in view.lines if v.line.id])
     # Other carts' holds that have run out no longer count, swept or not.
     await holds.release_expired(session, now, list(needs))
-    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    rows = await stock.lock(session, variant_ids=needs)
     result = allocation.plan(
         needs,
         [
