@@ -85,6 +85,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id_var.get() or "-",
             user_id=self._authenticate(request.headers.get("authorization")),
             sign_in_limiter=services.sign_in_limiter,
+            account_limits=services.account_limits,
             # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips).
             client_address=request.client.host if request.client else "unknown",
             request=request,

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 
 from app.accounts import addresses
+from app.accounts.limits import AccountLimits
 from app.accounts.models import Address
 from app.accounts.permissions import Viewer, require_viewer
 from app.accounts.users import load_viewer
@@ -103,6 +104,7 @@ class Context:
         request_id: str,
         user_id: int | None,
         sign_in_limiter: FailureLimiter,
+        account_limits: AccountLimits,
         client_address: str = "unknown",
         request: Any = None,
         response: Any = None,
@@ -114,6 +116,7 @@ class Context:
         self.request_id = request_id
         self.user_id = user_id
         self.sign_in_limiter = sign_in_limiter
+        self.account_limits = account_limits
         self.client_address = client_address
         self.request = request
         self.response = response

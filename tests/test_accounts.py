@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 
-import httpx
 import jwt
 import pytest
 
@@ -17,6 +14,7 @@ from tests.conftest import (
     REDIS_URL,
     SECRET,
     Server,
+    from_address,
     make_customer,
     make_staff,
     open_app,
@@ -193,13 +191,6 @@ async def test_tampered_and_foreign_tokens_are_401_not_500(server: Server) -> No
         assert result.headers["www-authenticate"].startswith("Bearer")
     basic = await api.query(ME, headers={"authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status == 401
-
-
-@asynccontextmanager
-async def from_address(server: Server, address: str) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=server.app, client=(address, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, server.services.db.counter)
 
 
 async def test_failed_sign_ins_are_throttled_per_email(server: Server) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
-from app.accounts.passwords import hash_password, verify_password
+from app.accounts.passwords import HashingSlots, hash_password, verify_password
 from app.accounts.permissions import Permission, Viewer
 from app.cache import Cache
 from app.database import Database, flush_unique
@@ -74,7 +74,9 @@ def _viewer(info: dict[str, Any]) -> Viewer | None:
     )
 
 
-async def authenticate(db: Database, email: str, password: str) -> User:
+async def authenticate(
+    db: Database, email: str, password: str, hashing: HashingSlots | None = None
+) -> User:
     """The active user with these credentials; INVALID_CREDENTIALS otherwise.
 
     Unknown emails still verify a (dummy) hash, so both failures take as long.
@@ -83,7 +85,7 @@ async def authenticate(db: Database, email: str, password: str) -> User:
         user = (
             await session.exec(select(User).where(User.email == normalize_email(email)))
         ).first()
-    ok = await verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password, hashing)
     if user is None or not ok or not user.is_active:
         raise fail(ErrorCode.INVALID_CREDENTIALS, "the email or password is incorrect")
     return user
@@ -148,7 +150,11 @@ class NewCustomer:
 
 
 async def prepare_customer(
-    email: str, password: str, first_name: str, last_name: str
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    hashing: HashingSlots | None = None,
 ) -> NewCustomer:
     """Checks a sign-up and hashes its password, before any transaction is open."""
     email = normalize_email(email)
@@ -158,7 +164,7 @@ async def prepare_customer(
     password_problems(password, problems)
     _name_problems(first_name, last_name, problems)
     problems.raise_if_any()
-    return NewCustomer(email, await hash_password(password), first_name, last_name)
+    return NewCustomer(email, await hash_password(password, hashing), first_name, last_name)
 
 
 async def add_customer(session: AsyncSession, new: NewCustomer, now: datetime) -> User:

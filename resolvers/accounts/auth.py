@@ -17,6 +17,7 @@ def _viewer(user: User) -> Viewer:
 
 
 async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, TokenPair]:
+    await ctx.account_limits.admit_sign_in(ctx.client_address, ctx.now())
     limiter = ctx.sign_in_limiter
     email_key = limiter.key("email", users.normalize_email(email))
     keys = (email_key, limiter.key("client", ctx.client_address))
@@ -28,9 +29,11 @@ async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, Toke
             f"too many failed sign-ins; try again in {minutes} minute{'s' if minutes > 1 else ''}",
         )
     try:
-        user = await users.authenticate(ctx.db, email, password)
-    except DomainError:
-        await limiter.failed(keys, ctx.now())
+        user = await users.authenticate(ctx.db, email, password, ctx.account_limits.hashing)
+    except DomainError as error:
+        # Only wrong credentials count: a server too busy to check them is no failure.
+        if error.code is ErrorCode.INVALID_CREDENTIALS:
+            await limiter.failed(keys, ctx.now())
         raise
     await limiter.succeeded(email_key)
     assert user.id is not None
@@ -42,7 +45,9 @@ async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, Toke
 async def register(
     ctx: Context, email: str, password: str, first_name: str, last_name: str
 ) -> tuple[Viewer, TokenPair]:
-    new = await users.prepare_customer(email, password, first_name, last_name)
+    limits = ctx.account_limits
+    await limits.admit_sign_up(ctx.client_address, ctx.now())
+    new = await users.prepare_customer(email, password, first_name, last_name, limits.hashing)
     async with ctx.db.transaction() as session:
         user = await users.add_customer(session, new, ctx.now())
         assert user.id is not None

@@ -67,7 +67,10 @@ class AddressDeletePayload:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Create a customer account and sign it in.")
+    @strawberry.mutation(
+        description="Create a customer account and sign it in. Attempts are limited per "
+        "minute, per client address and in all: TOO_MANY_REQUESTS says when to try again."
+    )
     @handles_errors()
     async def account_register(
         self, info: CtxInfo, input: AccountRegisterInput
@@ -89,7 +92,8 @@ class AccountMutation:
 
     @strawberry.mutation(
         description="Sign in: a short-lived access token and a refresh token. Five failures "
-        "for one email or one client address within 15 minutes pause further attempts."
+        "for one email or one client address within 15 minutes pause further attempts; "
+        "attempts are also limited per minute, per client address and in all."
     )
     @handles_errors()
     async def token_create(
