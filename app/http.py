@@ -21,7 +21,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app.accounts.tokens import TokenError, read_access_token
+from app.accounts.permissions import Viewer
+from app.accounts.tokens import TokenError
+from app.accounts.users import authenticate_token
 from app.logs import request_id_var
 from app.services import Services
 from resolvers.context import Context
@@ -83,7 +85,7 @@ class GraphQLView(GraphQL[Context, None]):
             cache=services.cache,
             clock=services.clock,
             request_id=request_id_var.get() or "-",
-            user_id=self._authenticate(request.headers.get("authorization")),
+            viewer=await self._authenticate(request.headers.get("authorization")),
             sign_in_limiter=services.sign_in_limiter,
             account_limits=services.account_limits,
             # uvicorn resolves X-Forwarded-For from trusted proxies (--forwarded-allow-ips).
@@ -92,15 +94,19 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
         )
 
-    def _authenticate(self, header: str | None) -> int | None:
+    async def _authenticate(self, header: str | None) -> Viewer | None:
         if not header:
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("the Authorization header must be 'Bearer <access token>'")
         try:
-            return read_access_token(
-                self.services.settings.secret_key, token.strip(), self.services.clock()
+            return await authenticate_token(
+                self.services.db,
+                self.services.cache,
+                self.services.settings.secret_key,
+                token.strip(),
+                self.services.clock(),
             )
         except TokenError as exc:
             raise AuthenticationFailed(str(exc)) from None

@@ -102,7 +102,7 @@ class Context:
         cache: Cache,
         clock: Callable[[], datetime],
         request_id: str,
-        user_id: int | None,
+        viewer: Viewer | None,
         sign_in_limiter: FailureLimiter,
         account_limits: AccountLimits,
         client_address: str = "unknown",
@@ -114,12 +114,14 @@ class Context:
         self.cache = cache
         self.clock = clock
         self.request_id = request_id
-        self.user_id = user_id
+        self.user_id = viewer.user_id if viewer is not None else None
         self.sign_in_limiter = sign_in_limiter
         self.account_limits = account_limits
         self.client_address = client_address
         self.request = request
         self.response = response
+        # As authentication found it, until a write in this request makes it stale.
+        self._authenticated = viewer
         self._viewer: asyncio.Future[Viewer | None] | None = None
         # Relations fetched up front for a listing, so its fields answer without awaiting.
         self.ready_variants: dict[int, list[catalog.StockedVariant]] = {}
@@ -138,9 +140,12 @@ class Context:
         return self.clock()
 
     async def viewer(self) -> Viewer | None:
-        """The signed-in user, loaded (from the cache) on first use; None when anonymous."""
+        """The signed-in user (as authenticated, or reloaded from the cache after a write to
+        it in this request); None when anonymous."""
         if self.user_id is None:
             return None
+        if self._authenticated is not None:
+            return self._authenticated
         if self._viewer is None:
             self._viewer = asyncio.ensure_future(load_viewer(self.db, self.cache, self.user_id))
         return await asyncio.shield(self._viewer)
@@ -151,6 +156,7 @@ class Context:
 
     def forget_viewer(self) -> None:
         """After a write to the viewer's account in this request, reload it when next asked."""
+        self._authenticated = None
         self._viewer = None
 
     async def is_staff(self) -> bool:

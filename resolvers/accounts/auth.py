@@ -36,9 +36,8 @@ async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, Toke
             await limiter.failed(keys, ctx.now())
         raise
     await limiter.succeeded(email_key)
-    assert user.id is not None
     async with ctx.db.transaction() as session:
-        pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
+        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
@@ -50,8 +49,7 @@ async def register(
     new = await users.prepare_customer(email, password, first_name, last_name, limits.hashing)
     async with ctx.db.transaction() as session:
         user = await users.add_customer(session, new, ctx.now())
-        assert user.id is not None
-        pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
+        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
@@ -65,8 +63,8 @@ async def update_profile(ctx: Context, first_name: str | None, last_name: str | 
 
 
 async def refresh(ctx: Context, refresh_token: str) -> TokenPair:
-    return await sessions.refresh_session(ctx.db, ctx.settings, refresh_token, ctx.now())
+    return await sessions.refresh_session(ctx.db, ctx.cache, ctx.settings, refresh_token, ctx.now())
 
 
 async def revoke(ctx: Context, refresh_token: str) -> None:
-    await sessions.revoke_session(ctx.db, refresh_token, ctx.now())
+    await sessions.revoke_session(ctx.db, ctx.cache, refresh_token, ctx.now())

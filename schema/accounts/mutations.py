@@ -116,7 +116,9 @@ class AccountMutation:
         return TokenRefreshPayload(token=AuthToken.from_pair(pair))
 
     @strawberry.mutation(
-        description="Sign out: the refresh token (and its successors) stop working."
+        description="Sign out: the refresh token (and its successors) stop working, and so "
+        "do the user's access tokens, at once and on every device (401). Other devices "
+        "then get a new access token with their own refresh token."
     )
     @handles_errors()
     async def token_revoke(self, info: CtxInfo, refresh_token: str) -> TokenRevokePayload:
