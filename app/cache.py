@@ -9,9 +9,10 @@ processes a short Redis lock lets one process load while the others wait a
 moment for its result.
 
 Redis being down is never an error for clients: reads fall through to the
-loader, the outage is logged once, and Redis is left alone for a few seconds
-before it is tried again. Version bumps that could not be sent are kept and
-sent first when Redis answers again.
+loader, and the circuit breaker (`app.breaker`, shared with the rate limiters)
+logs the outage once and leaves Redis alone for a few seconds before it is
+tried again. Version bumps that could not be sent are kept and sent first when
+Redis answers again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
+
+from app.breaker import FAILED, STORE_ERRORS, CircuitBreaker, Failed
 
 log = logging.getLogger("commerce.cache")
 
@@ -36,10 +38,6 @@ _GET_VERSIONED = """
 local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. version .. ':' .. ARGV[2])}
 """
-
-
-# What `Cache._call` returns when the store could not be reached.
-_FAILED: Any = object()
 
 
 class Backend(Protocol):
@@ -151,23 +149,19 @@ class RedisBackend:
 class Cache:
     """Versioned cache-aside over a backend, with graceful degradation."""
 
-    #: after a failure, Redis is left alone this long before it is tried again
-    retry_after_seconds = 5.0
     lock_ttl_ms = 3000
     lock_wait_seconds = 0.3
     close_wait_seconds = 5.0
 
-    def __init__(self, backend: Backend, ttl_seconds: int) -> None:
+    def __init__(
+        self, backend: Backend, ttl_seconds: int, breaker: CircuitBreaker | None = None
+    ) -> None:
         self.backend = backend
         self.ttl_seconds = ttl_seconds
+        self.breaker = breaker or CircuitBreaker()
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._down_until = 0.0
         self._pending_bumps: set[str] = set()
-
-    @property
-    def available(self) -> bool:
-        return time.monotonic() >= self._down_until
 
     async def get_or_load(self, family: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """The cached value of `family`/`key`, loading and storing it on a miss.
@@ -175,7 +169,7 @@ class Cache:
         Values go through JSON, so `load` returns plain dicts, lists and scalars.
         """
         found = await self._call(self.backend.get_versioned(family, key))
-        if found is _FAILED:
+        if found is FAILED:
             return await load()
         version, raw = found
         if raw is not None:
@@ -208,7 +202,7 @@ class Cache:
     ) -> T:
         lock = f"{family}:{version}:{key}"
         locked = await self._call(self.backend.try_lock(lock, self.lock_ttl_ms))
-        if locked is _FAILED:
+        if locked is FAILED:
             return await load()
         if not locked:
             waited = await self._wait_for_other_loader(family, key, version)
@@ -228,7 +222,7 @@ class Cache:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             found = await self._call(self.backend.get_versioned(family, key))
-            if found is _FAILED or found[0] != version:
+            if found is FAILED or found[0] != version:
                 return None
             if found[1] is not None:
                 return found[1]
@@ -242,7 +236,7 @@ class Cache:
     async def ping(self) -> bool:
         try:
             await self.backend.ping()
-        except (RedisError, OSError, TimeoutError):
+        except STORE_ERRORS:
             return False
         return True
 
@@ -250,39 +244,20 @@ class Cache:
         # Let commands already sent finish, so their connections go back to the pool.
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.close_wait_seconds)
+        await self.breaker.settle(self.close_wait_seconds)
         await self.backend.close()
 
     async def _flush_bumps(self) -> None:
         for family in sorted(self._pending_bumps):
-            if await self._call(self.backend.bump(family), flush=False) is _FAILED:
+            if await self.breaker.call(self.backend.bump(family)) is FAILED:
                 return
             self._pending_bumps.discard(family)
 
-    async def _call(self, operation: Awaitable[Any], flush: bool = True) -> Any:
-        """Run a backend call; `_FAILED` (and a log line) when the store is unreachable."""
-        if not self.available:
-            _close(operation)
-            return _FAILED
-        if flush and self._pending_bumps:
+    async def _call(self, operation: Awaitable[T]) -> T | Failed:
+        """Run a backend call through the breaker; FAILED when the store is out."""
+        if self._pending_bumps and self.breaker.available:
             await self._flush_bumps()
-            if not self.available:
-                _close(operation)
-                return _FAILED
-        try:
-            # Shielded: a request aborted mid-call (client gone, a sibling field failed)
-            # must not cut a command half-sent and poison the pooled connection.
-            return await asyncio.shield(self._spawn(operation))
-        except (RedisError, OSError, TimeoutError) as exc:
-            if self.available:
-                log.warning("cache unavailable, serving from the database: %s", exc)
-            self._down_until = time.monotonic() + self.retry_after_seconds
-            return _FAILED
-
-
-def _close(operation: Awaitable[Any]) -> None:
-    close = getattr(operation, "close", None)
-    if close is not None:
-        close()
+        return await self.breaker.call(operation)
 
 
 def create_cache(

@@ -65,6 +65,11 @@ def fail(code: ErrorCode, message: str, *field: str) -> DomainError:
     return DomainError([Problem(code, message, field or None)])
 
 
+def try_again_in(seconds: int) -> str:
+    """For TOO_MANY_REQUESTS messages: when the client may try again."""
+    return f"try again in {seconds} second{'s' if seconds != 1 else ''}"
+
+
 class Problems:
     """Collects validation problems so that a client learns all of them at once."""
 

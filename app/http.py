@@ -29,6 +29,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from app.accounts.permissions import Viewer
 from app.logs import request_id_var
 from app.services import Services
 from app.web.credentials import AuthenticationFailed, authenticate
@@ -130,7 +131,7 @@ class GraphQLView(GraphQL[Context, None]):
             raise json.JSONDecodeError("message too large", "", 0)
         return orjson.loads(data)
 
-    async def authenticate(self, credential: str | None) -> int | None:
+    async def authenticate(self, credential: str | None) -> Viewer | None:
         return await authenticate(self.services, credential)
 
     def credential(self, context: Context) -> str | None:
@@ -142,11 +143,11 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:  # type: ignore[override]
         services = self.services
-        user_id = None
+        viewer = None
         # A WebSocket is authenticated by its connection_init message, not at the upgrade.
         if not isinstance(request, WebSocket):
             try:
-                user_id = await self.authenticate(request.headers.get("authorization"))
+                viewer = await self.authenticate(request.headers.get("authorization"))
             except AuthenticationFailed as exc:
                 raise RequestRefused(str(exc), 401, "UNAUTHENTICATED") from None
         return Context(
@@ -155,8 +156,9 @@ class GraphQLView(GraphQL[Context, None]):
             cache=services.cache,
             clock=services.clock,
             request_id=request_id_var.get() or "-",
-            user_id=user_id,
+            viewer=viewer,
             sign_in_limiter=services.sign_in_limiter,
+            account_limits=services.account_limits,
             client_address=client_address(request),
             request=request,
             response=response,

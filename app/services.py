@@ -6,10 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.accounts.limits import AccountLimits
 from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
-from app.ratelimit import FailureLimiter, FailureStore, MemoryFailureStore, RedisFailureStore
+from app.ratelimit import (
+    FailureLimiter,
+    FailureStore,
+    MemoryFailureStore,
+    MemoryRateStore,
+    RateLimiter,
+    RateStore,
+    RedisFailureStore,
+    RedisRateStore,
+)
 from app.settings import Settings
 
 
@@ -19,6 +29,7 @@ class Services:
     db: Database
     cache: Cache
     sign_in_limiter: FailureLimiter
+    account_limits: AccountLimits
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -29,18 +40,26 @@ class Services:
             settings.cache_ttl_seconds,
             settings.redis_max_connections,
         )
-        store: FailureStore = (
-            RedisFailureStore(cache.backend.client, settings.cache_prefix)
-            if isinstance(cache.backend, RedisBackend)
-            else MemoryFailureStore()
-        )
+        failures: FailureStore
+        rates: RateStore
+        if isinstance(cache.backend, RedisBackend):
+            failures = RedisFailureStore(cache.backend.client, settings.cache_prefix)
+            rates = RedisRateStore(cache.backend.client, settings.cache_prefix)
+        else:
+            failures, rates = MemoryFailureStore(), MemoryRateStore()
+        # One breaker for the one Redis: whoever meets an outage first spares the others.
+        breaker = cache.breaker
         return cls(
             settings=settings,
             db=Database(create_engine(settings)),
             cache=cache,
             sign_in_limiter=FailureLimiter(
-                store, settings.login_max_failures, settings.login_failure_window_seconds
+                failures,
+                settings.login_max_failures,
+                settings.login_failure_window_seconds,
+                breaker,
             ),
+            account_limits=AccountLimits.from_settings(settings, RateLimiter(rates, breaker)),
             clock=clock,
         )
 

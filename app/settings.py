@@ -25,6 +25,9 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message is one line for the operator."""
 
 
+# Machine's cores (containers may limit it to fewer: set PASSWORD_HASH_CONCURRENCY).
+_CPUS = os.cpu_count() or 1
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -64,6 +67,14 @@ class Settings:
     tax_rates: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TAX_RATES))
     login_max_failures: int = 5
     login_failure_window_seconds: int = 15 * 60
+    # Attempts per minute, successful or not, from one client address and in all.
+    signup_per_address_per_minute: int = 5
+    signup_per_minute: int = 300
+    signin_per_address_per_minute: int = 10
+    signin_per_minute: int = 600
+    # Each argon2 computation holds 64 MiB and a core for about 0.1 s.
+    password_hash_concurrency: int = _CPUS
+    password_hash_max_wait_ms: int = 3000
     log_level: str = "INFO"
 
     @property
@@ -254,5 +265,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tax_rates=_tax_rates(env),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
         login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
+        signup_per_address_per_minute=_int(env, "SIGNUP_PER_ADDRESS_PER_MINUTE", 5),
+        signup_per_minute=_int(env, "SIGNUP_PER_MINUTE", 300),
+        signin_per_address_per_minute=_int(env, "SIGNIN_PER_ADDRESS_PER_MINUTE", 10),
+        signin_per_minute=_int(env, "SIGNIN_PER_MINUTE", 600),
+        password_hash_concurrency=_int(env, "PASSWORD_HASH_CONCURRENCY", _CPUS),
+        password_hash_max_wait_ms=_int(env, "PASSWORD_HASH_MAX_WAIT_MS", 3000, minimum=0),
         log_level=log_level,
     )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from aiodataloader import DataLoader
 
 from app.accounts import addresses
+from app.accounts.limits import AccountLimits
 from app.accounts.models import Address
 from app.accounts.permissions import Permission, Viewer, require_viewer
 from app.accounts.users import load_viewer
@@ -102,8 +103,9 @@ class Context:
         cache: Cache,
         clock: Callable[[], datetime],
         request_id: str,
-        user_id: int | None,
+        viewer: Viewer | None,
         sign_in_limiter: FailureLimiter,
+        account_limits: AccountLimits,
         client_address: str = "unknown",
         request: Any = None,
         response: Any = None,
@@ -113,11 +115,14 @@ class Context:
         self.cache = cache
         self.clock = clock
         self.request_id = request_id
-        self.user_id = user_id
+        self.user_id = viewer.user_id if viewer is not None else None
         self.sign_in_limiter = sign_in_limiter
+        self.account_limits = account_limits
         self.client_address = client_address
         self.request = request
         self.response = response
+        # As authentication found it, until a write in this request makes it stale.
+        self._authenticated = viewer
         self._viewer: asyncio.Future[Viewer | None] | None = None
         # Relations fetched up front for a listing, so its fields answer without awaiting.
         self.ready_variants: dict[int, list[catalog.StockedVariant]] = {}
@@ -125,7 +130,7 @@ class Context:
         self._tree: asyncio.Future[CategoryTree] | None = None
         self._steps: dict[str, Any] = {}
 
-    def renewed(self, request_id: str, user_id: int | None) -> Context:
+    def renewed(self, request_id: str, viewer: Viewer | None) -> Context:
         """A context for one more operation on the same connection (a WebSocket): same
         services and client, nothing remembered from earlier operations."""
         return Context(
@@ -134,8 +139,9 @@ class Context:
             cache=self.cache,
             clock=self.clock,
             request_id=request_id,
-            user_id=user_id,
+            viewer=viewer,
             sign_in_limiter=self.sign_in_limiter,
+            account_limits=self.account_limits,
             client_address=self.client_address,
             request=self.request,
             response=self.response,
@@ -153,9 +159,12 @@ class Context:
         return self.clock()
 
     async def viewer(self) -> Viewer | None:
-        """The signed-in user, loaded (from the cache) on first use; None when anonymous."""
+        """The signed-in user (as authenticated, or reloaded from the cache after a write to
+        it in this request); None when anonymous."""
         if self.user_id is None:
             return None
+        if self._authenticated is not None:
+            return self._authenticated
         if self._viewer is None:
             self._viewer = asyncio.ensure_future(load_viewer(self.db, self.cache, self.user_id))
         return await asyncio.shield(self._viewer)
@@ -166,6 +175,7 @@ class Context:
 
     def forget_viewer(self) -> None:
         """After a write to the viewer's account in this request, reload it when next asked."""
+        self._authenticated = None
         self._viewer = None
 
     async def once(self, step: str, run: Callable[[], Awaitable[T]]) -> T:

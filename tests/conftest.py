@@ -86,6 +86,13 @@ def settings_for(url: str, redis: bool) -> Settings:
         cache_prefix=f"test-{uuid.uuid4().hex[:12]}",
         # Upkeep is driven by the tests (with their clock), never by a timer.
         maintenance_interval_seconds=0,
+        # Every test client shares one address and a frozen clock; the tests of these
+        # limits set their own.
+        signup_per_address_per_minute=10_000,
+        signup_per_minute=10_000,
+        signin_per_address_per_minute=10_000,
+        signin_per_minute=10_000,
+        password_hash_max_wait_ms=60_000,
     )
 
 
@@ -181,6 +188,14 @@ async def server(settings: Settings, clock: Clock) -> AsyncIterator[Server]:
 @pytest.fixture
 def api(server: Server) -> GraphQLClient:
     return server.client
+
+
+@asynccontextmanager
+async def from_address(server: Server, address: str) -> AsyncIterator[GraphQLClient]:
+    """A client of `server` calling from another address."""
+    transport = httpx.ASGITransport(app=server.app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http, server.services.db.counter)
 
 
 async def sign_in(api: GraphQLClient, email: str, password: str = PASSWORD) -> str:

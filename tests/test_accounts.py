@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 
-import httpx
 import jwt
 import pytest
 
@@ -17,6 +14,7 @@ from tests.conftest import (
     REDIS_URL,
     SECRET,
     Server,
+    from_address,
     make_customer,
     make_staff,
     open_app,
@@ -195,11 +193,79 @@ async def test_tampered_and_foreign_tokens_are_401_not_500(server: Server) -> No
     assert basic.status == 401
 
 
-@asynccontextmanager
-async def from_address(server: Server, address: str) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=server.app, client=(address, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http, server.services.db.counter)
+async def _signed_in(api: GraphQLClient, email: str) -> tuple[str, str]:
+    """A new session of `email` (as on another device): its access and refresh token."""
+    token = (await _sign_in(api, email))["token"]
+    return token["accessToken"], token["refreshToken"]  # type: ignore[index]
+
+
+async def _assert_revoked(api: GraphQLClient, access: str) -> None:
+    result = await api.query(ME, token=access)
+    assert result.status == 401
+    assert result.error_codes == ["UNAUTHENTICATED"]
+    assert "revoked" in result.errors[0]["message"]
+
+
+async def _assert_refreshes_and_goes_on(api: GraphQLClient, refresh: str, email: str) -> None:
+    rotated = await _refresh(api, refresh)
+    assert rotated["userErrors"] == []
+    me = await api.query(ME, token=rotated["token"]["accessToken"])  # type: ignore[index]
+    assert me.data["me"]["email"] == email
+
+
+async def test_sign_out_ends_access_tokens_at_once(server: Server) -> None:
+    api = server.client
+    await make_customer_via(api, "leaving@example.com")
+    phone_access, phone_refresh = await _signed_in(api, "leaving@example.com")
+    laptop_access, laptop_refresh = await _signed_in(api, "leaving@example.com")
+    assert (await api.query(ME, token=phone_access)).data["me"]["email"] == "leaving@example.com"
+    assert (await api.query(ME, token=phone_access)).statements == 0  # cached
+
+    revoked = await api.op("TokenRevoke", {"refreshToken": phone_refresh})
+    assert revoked.data["tokenRevoke"]["userErrors"] == []
+    await _assert_revoked(api, phone_access)
+    # The laptop's access token ended too; its refresh token goes on.
+    await _assert_revoked(api, laptop_access)
+    await _assert_refreshes_and_goes_on(api, laptop_refresh, "leaving@example.com")
+    assert (await _refresh(api, phone_refresh))["userErrors"][0]["code"] == "UNAUTHENTICATED"
+    # Signing out again with the dead token does not sign the laptop out again.
+    fresh_access, _fresh_refresh = await _signed_in(api, "leaving@example.com")
+    await api.op("TokenRevoke", {"refreshToken": phone_refresh})
+    assert (await api.query(ME, token=fresh_access)).status == 200
+    # Anonymous requests read nothing to authenticate.
+    anonymous = await api.query(ME)
+    assert (anonymous.data, anonymous.statements) == ({"me": None}, 0)
+
+
+async def test_a_reused_refresh_token_ends_access_tokens_at_once(server: Server) -> None:
+    api = server.client
+    await make_customer_via(api, "stolen@example.com")
+    phone_access, phone_refresh = await _signed_in(api, "stolen@example.com")
+    _laptop_access, laptop_refresh = await _signed_in(api, "stolen@example.com")
+    rotated = await _refresh(api, phone_refresh)
+    thief_access = rotated["token"]["accessToken"]  # type: ignore[index]
+    assert (await api.query(ME, token=thief_access)).status == 200
+
+    reused = await _refresh(api, phone_refresh)
+    assert reused["userErrors"][0]["code"] == "UNAUTHENTICATED"
+    await _assert_revoked(api, thief_access)
+    await _assert_revoked(api, phone_access)
+    await _assert_refreshes_and_goes_on(api, laptop_refresh, "stolen@example.com")
+    assert (await _sign_in(api, "stolen@example.com"))["userErrors"] == []
+
+
+async def test_access_tokens_from_before_versions_work_until_revoked(server: Server) -> None:
+    api = server.client
+    token = await make_customer_via(api, "older@example.com")
+    claims = jwt.decode(
+        token, SECRET, algorithms=["HS256"], audience="commerce-api", options={"verify_iat": False}
+    )
+    assert claims.pop("ver") == 0
+    older = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert (await api.query(ME, token=older)).data["me"]["email"] == "older@example.com"
+    _access, refresh = await _signed_in(api, "older@example.com")
+    await api.op("TokenRevoke", {"refreshToken": refresh})
+    await _assert_revoked(api, older)
 
 
 async def test_failed_sign_ins_are_throttled_per_email(server: Server) -> None:

@@ -80,7 +80,7 @@ async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
     redis_settings = replace(settings, redis_url=f"redis://127.0.0.1:{proxy.port}/0")
     app, http, api = await open_app(redis_settings, clock)
     services = app.state.services
-    services.cache.retry_after_seconds = 0.0  # try Redis again on every call in this test
+    services.cache.breaker.cool_down_seconds = 0.0  # try Redis again on every call in this test
     async with app.router.lifespan_context(app), http:
         from app.seed import seed
 

@@ -23,6 +23,9 @@ class User(SQLModel, table=True):
     last_name: str = Field(default="", max_length=100)
     is_staff: bool = Field(default=False)
     is_active: bool = Field(default=True)
+    # Access tokens carry the version they were issued under; raising it ends every
+    # one issued before (sign-out, a stolen refresh token, deactivation).
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     permissions: list[str] = Field(
         default_factory=list, sa_column=Column(JSONColumn, nullable=False)
     )

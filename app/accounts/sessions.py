@@ -4,6 +4,10 @@ A refresh token is opaque; only its SHA-256 is stored. Each refresh marks the
 presented token used and issues a new one in the same family. Presenting a used
 token again means it was copied: the whole family is revoked, so neither the
 thief nor the owner can go on with it.
+
+Signing out, and a reused refresh token, also end the user's access tokens at
+once (`users.revoke_access_tokens`), on every device: the others get a 401 on
+their next request and refresh with their own refresh token, which still works.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import RefreshToken, User
 from app.accounts.tokens import issue_access_token
+from app.accounts.users import revoke_access_tokens, user_family
+from app.cache import Cache
 from app.database import Database
 from app.errors import ErrorCode, fail
 from app.settings import Settings
@@ -38,15 +44,16 @@ def _hash(token: str) -> str:
 async def start_session(
     session: AsyncSession,
     settings: Settings,
-    user_id: int,
+    user: User,
     now: datetime,
     family_id: str | None = None,
 ) -> TokenPair:
     """Issue a token pair; call inside the caller's write transaction."""
+    assert user.id is not None
     refresh = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
-            user_id=user_id,
+            user_id=user.id,
             family_id=family_id or secrets.token_hex(16),
             token_hash=_hash(refresh),
             expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
@@ -54,7 +61,7 @@ async def start_session(
         )
     )
     access = issue_access_token(
-        settings.secret_key, user_id, now, settings.access_token_ttl_seconds
+        settings.secret_key, user.id, user.token_version, now, settings.access_token_ttl_seconds
     )
     return TokenPair(access.token, refresh, access.expires_at)
 
@@ -62,8 +69,10 @@ async def start_session(
 _INVALID = "the refresh token is invalid, expired or revoked"
 
 
-async def refresh_session(db: Database, settings: Settings, token: str, now: datetime) -> TokenPair:
-    """Rotate `token`; a reused token revokes its whole family."""
+async def refresh_session(
+    db: Database, cache: Cache, settings: Settings, token: str, now: datetime
+) -> TokenPair:
+    """Rotate `token`; a reused token revokes its whole family and the user's access tokens."""
     reused = False
     async with db.transaction() as session:
         row = (
@@ -82,29 +91,40 @@ async def refresh_session(db: Database, settings: Settings, token: str, now: dat
         )
         if claimed.rowcount != 1:
             reused = True
-            await session.exec(
-                update(RefreshToken)
-                .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
-                .values(revoked_at=now)
-            )
+            await _end_family(session, row, now)
         else:
-            pair = await start_session(session, settings, row.user_id, now, family_id=row.family_id)
+            pair = await start_session(session, settings, user, now, family_id=row.family_id)
     # Raised after the commit, so that the family stays revoked.
     if reused:
+        await cache.invalidate(user_family(row.user_id))
         raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refreshToken")
     return pair
 
 
-async def revoke_session(db: Database, token: str, now: datetime) -> None:
-    """Log out: the family of `token` can no longer be refreshed. Unknown tokens are ignored."""
+async def revoke_session(db: Database, cache: Cache, token: str, now: datetime) -> None:
+    """Sign out: the family of `token` can no longer be refreshed, and the user's access
+    tokens stop working at once. Unknown tokens are ignored."""
     async with db.transaction() as session:
         row = (
             await session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash(token)))
         ).first()
-        if row is None:
-            return
-        await session.exec(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
-            .values(revoked_at=now)
-        )
+        ended = row is not None and await _end_family(session, row, now)
+    if ended:
+        assert row is not None
+        await cache.invalidate(user_family(row.user_id))
+
+
+async def _end_family(session: AsyncSession, row: RefreshToken, now: datetime) -> bool:
+    """Revokes the family of `row`, and with it the user's access tokens, unless it was
+    revoked already (so that replaying a dead token cannot sign the user out again and
+    again). True when it ended something; the caller invalidates the cached user after
+    the commit."""
+    revoked = await session.exec(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=now)
+    )
+    if revoked.rowcount == 0:
+        return False
+    await revoke_access_tokens(session, row.user_id)
+    return True

@@ -1,7 +1,8 @@
 """Signed, short-lived access tokens (JWT, HS256).
 
 Expiry is checked against the caller's clock rather than the system's, so that
-tests can move time instead of sleeping.
+tests can move time instead of sleeping. Each token carries its user's token
+version (`ver`), so that raising the version ends it before it expires.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _CLOCK_SKEW = timedelta(seconds=30)
 
 
 class TokenError(Exception):
-    """The access token is expired, malformed or not signed by us."""
+    """The access token is expired, malformed, not signed by us or revoked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +29,20 @@ class AccessToken:
     expires_at: datetime
 
 
-def issue_access_token(secret: str, user_id: int, now: datetime, ttl_seconds: int) -> AccessToken:
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    #: the user's token version when the token was issued (`User.token_version`)
+    version: int
+
+
+def issue_access_token(
+    secret: str, user_id: int, version: int, now: datetime, ttl_seconds: int
+) -> AccessToken:
     expires_at = now + timedelta(seconds=ttl_seconds)
     claims = {
         "sub": str(user_id),
+        "ver": version,
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
         "aud": _AUDIENCE,
@@ -43,8 +54,11 @@ def issue_access_token(secret: str, user_id: int, now: datetime, ttl_seconds: in
     )
 
 
-def read_access_token(secret: str, token: str, now: datetime) -> int:
-    """The user id in a valid access token; TokenError says why it is not valid."""
+def read_access_token(secret: str, token: str, now: datetime) -> AccessClaims:
+    """The claims of a valid access token; TokenError says why it is not valid.
+
+    Whether its version is still current is for `app.accounts.users.authenticate_token`.
+    """
     try:
         claims = jwt.decode(
             token,
@@ -72,7 +86,11 @@ def read_access_token(secret: str, token: str, now: datetime) -> int:
         raise TokenError("the access token has expired")
     if issued_at > now + _CLOCK_SKEW:
         raise TokenError("the access token is invalid")
+    # Tokens issued before versions existed have none: version 0, every user's first.
+    version = claims.get("ver", 0)
+    if type(version) is not int:
+        raise TokenError("the access token is invalid")
     try:
-        return int(claims["sub"])
+        return AccessClaims(int(claims["sub"]), version)
     except (TypeError, ValueError):
         raise TokenError("the access token is invalid") from None

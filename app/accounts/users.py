@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
-from app.accounts.passwords import hash_password, verify_password
+from app.accounts.passwords import HashingSlots, hash_password, verify_password
 from app.accounts.permissions import Permission, Viewer
+from app.accounts.tokens import TokenError, read_access_token
 from app.cache import Cache
 from app.database import Database, flush_unique
 from app.errors import DomainError, ErrorCode, Problems, fail
@@ -42,19 +44,62 @@ def _user_info(user: User) -> dict[str, Any]:
         "is_staff": user.is_staff,
         "is_active": user.is_active,
         "permissions": sorted(user.permissions),
+        "token_version": user.token_version,
     }
 
 
-async def load_viewer(db: Database, cache: Cache, user_id: int) -> Viewer | None:
-    """The identity of an active user, from the cache (loaded from the database on a miss)."""
-
+async def _cached_info(db: Database, cache: Cache, user_id: int) -> dict[str, Any] | None:
     async def load() -> dict[str, Any] | None:
         async with db.session() as session:
             user = await session.get(User, user_id)
         return _user_info(user) if user is not None else None
 
-    info = await cache.get_or_load(user_family(user_id), "info", load)
+    return await cache.get_or_load(user_family(user_id), "info", load)
+
+
+async def load_viewer(db: Database, cache: Cache, user_id: int) -> Viewer | None:
+    """The identity of an active user, from the cache (loaded from the database on a miss)."""
+    info = await _cached_info(db, cache, user_id)
     return _viewer(info) if info is not None else None
+
+
+async def authenticate_token(
+    db: Database, cache: Cache, secret: str, token: str, now: datetime
+) -> Viewer:
+    """The active user an access token speaks for; TokenError when it is invalid,
+    expired or revoked.
+
+    Revoked means issued under an older token version than the user's (see
+    `revoke_access_tokens`). The version comes with the cached identity, so a
+    valid token costs no more than loading the viewer did.
+    """
+    claims = read_access_token(secret, token, now)
+    info = await _cached_info(db, cache, claims.user_id)
+    if (
+        info is None
+        # Entries cached before versions existed have none; any bump since made them
+        # unreachable.
+        or claims.version < info.get("token_version", 0)
+        or (viewer := _viewer(info)) is None
+    ):
+        raise TokenError("the access token has been revoked; refresh it or sign in again")
+    return viewer
+
+
+async def revoke_access_tokens(session: AsyncSession, user_id: int) -> None:
+    """Every access token issued to the user so far stops working, on every device.
+
+    Call inside the write transaction that ends the session (sign-out, a reused
+    refresh token; deactivation or a password change should they come), then
+    `cache.invalidate(user_family(user_id))` after its commit. Other devices get a
+    401 on their next request and refresh with their refresh token, which still
+    works: the new access token carries the new version.
+    """
+    await session.exec(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(token_version=col(User.token_version) + 1)
+    )
 
 
 def viewer_of(user: User) -> Viewer | None:
@@ -74,7 +119,9 @@ def _viewer(info: dict[str, Any]) -> Viewer | None:
     )
 
 
-async def authenticate(db: Database, email: str, password: str) -> User:
+async def authenticate(
+    db: Database, email: str, password: str, hashing: HashingSlots | None = None
+) -> User:
     """The active user with these credentials; INVALID_CREDENTIALS otherwise.
 
     Unknown emails still verify a (dummy) hash, so both failures take as long.
@@ -83,7 +130,7 @@ async def authenticate(db: Database, email: str, password: str) -> User:
         user = (
             await session.exec(select(User).where(User.email == normalize_email(email)))
         ).first()
-    ok = await verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password, hashing)
     if user is None or not ok or not user.is_active:
         raise fail(ErrorCode.INVALID_CREDENTIALS, "the email or password is incorrect")
     return user
@@ -148,7 +195,11 @@ class NewCustomer:
 
 
 async def prepare_customer(
-    email: str, password: str, first_name: str, last_name: str
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    hashing: HashingSlots | None = None,
 ) -> NewCustomer:
     """Checks a sign-up and hashes its password, before any transaction is open."""
     email = normalize_email(email)
@@ -158,7 +209,7 @@ async def prepare_customer(
     password_problems(password, problems)
     _name_problems(first_name, last_name, problems)
     problems.raise_if_any()
-    return NewCustomer(email, await hash_password(password), first_name, last_name)
+    return NewCustomer(email, await hash_password(password, hashing), first_name, last_name)
 
 
 async def add_customer(session: AsyncSession, new: NewCustomer, now: datetime) -> User:

@@ -65,7 +65,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 check_value(payload, self.view.limits, "the connection_init payload")
                 given = payload.get("Authorization", payload.get("authorization"))
                 credential = given if isinstance(given, str) else self.view.credential(self.context)
-                self.context.user_id = await self.view.authenticate(credential)
+                await self.view.authenticate(credential)
             except (AuthenticationFailed, RequestRefused) as exc:
                 if self.connection_init_timeout_task:
                     self.connection_init_timeout_task.cancel()
@@ -114,12 +114,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         request_id = new_request_id()
         request_id_var.set(request_id)
         try:
-            user_id = await self.view.authenticate(self._credential)
+            viewer = await self.view.authenticate(self._credential)
         except AuthenticationFailed as exc:
             error = GraphQLError(str(exc), extensions={"code": "UNAUTHENTICATED"})
             await operation.send_initial_errors([error])
             return
-        context = self.context.renewed(request_id, user_id)
+        context = self.context.renewed(request_id, viewer)
         try:
             source = await self.schema.stream(
                 operation.query,

@@ -17,6 +17,7 @@ def _viewer(user: User) -> Viewer:
 
 
 async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, TokenPair]:
+    await ctx.account_limits.admit_sign_in(ctx.client_address, ctx.now())
     limiter = ctx.sign_in_limiter
     email_key = limiter.key("email", users.normalize_email(email))
     keys = (email_key, limiter.key("client", ctx.client_address))
@@ -28,25 +29,27 @@ async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, Toke
             f"too many failed sign-ins; try again in {minutes} minute{'s' if minutes > 1 else ''}",
         )
     try:
-        user = await users.authenticate(ctx.db, email, password)
-    except DomainError:
-        await limiter.failed(keys, ctx.now())
+        user = await users.authenticate(ctx.db, email, password, ctx.account_limits.hashing)
+    except DomainError as error:
+        # Only wrong credentials count: a server too busy to check them is no failure.
+        if error.code is ErrorCode.INVALID_CREDENTIALS:
+            await limiter.failed(keys, ctx.now())
         raise
     await limiter.succeeded(email_key)
-    assert user.id is not None
     async with ctx.db.transaction() as session:
-        pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
+        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
 async def register(
     ctx: Context, email: str, password: str, first_name: str, last_name: str
 ) -> tuple[Viewer, TokenPair]:
-    new = await users.prepare_customer(email, password, first_name, last_name)
+    limits = ctx.account_limits
+    await limits.admit_sign_up(ctx.client_address, ctx.now())
+    new = await users.prepare_customer(email, password, first_name, last_name, limits.hashing)
     async with ctx.db.transaction() as session:
         user = await users.add_customer(session, new, ctx.now())
-        assert user.id is not None
-        pair = await sessions.start_session(session, ctx.settings, user.id, ctx.now())
+        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
@@ -60,8 +63,8 @@ async def update_profile(ctx: Context, first_name: str | None, last_name: str | 
 
 
 async def refresh(ctx: Context, refresh_token: str) -> TokenPair:
-    return await sessions.refresh_session(ctx.db, ctx.settings, refresh_token, ctx.now())
+    return await sessions.refresh_session(ctx.db, ctx.cache, ctx.settings, refresh_token, ctx.now())
 
 
 async def revoke(ctx: Context, refresh_token: str) -> None:
-    await sessions.revoke_session(ctx.db, refresh_token, ctx.now())
+    await sessions.revoke_session(ctx.db, ctx.cache, refresh_token, ctx.now())

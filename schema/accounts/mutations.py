@@ -67,7 +67,10 @@ class AddressDeletePayload:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Create a customer account and sign it in.")
+    @strawberry.mutation(
+        description="Create a customer account and sign it in. Attempts are limited per "
+        "minute, per client address and in all: TOO_MANY_REQUESTS says when to try again."
+    )
     @handles_errors()
     async def account_register(
         self, info: CtxInfo, input: AccountRegisterInput
@@ -89,7 +92,8 @@ class AccountMutation:
 
     @strawberry.mutation(
         description="Sign in: a short-lived access token and a refresh token. Five failures "
-        "for one email or one client address within 15 minutes pause further attempts."
+        "for one email or one client address within 15 minutes pause further attempts; "
+        "attempts are also limited per minute, per client address and in all."
     )
     @handles_errors()
     async def token_create(
@@ -115,7 +119,9 @@ class AccountMutation:
         return TokenRefreshPayload(token=AuthToken.from_pair(pair))
 
     @strawberry.mutation(
-        description="Sign out: the refresh token (and its successors) stop working."
+        description="Sign out: the refresh token (and its successors) stop working, and so "
+        "do the user's access tokens, at once and on every device (401). Other devices "
+        "then get a new access token with their own refresh token."
     )
     @handles_errors()
     async def token_revoke(self, info: CtxInfo, refresh_token: str) -> TokenRevokePayload:
