@@ -18,10 +18,12 @@ from tests.shop import Shop, build_shop, cart_op, sql
 LOCK = "SELECT id FROM warehouse WHERE id = :id FOR UPDATE"
 
 
+# SQLite runs one writer at a time: there is nothing to deadlock.
+pytestmark = pytest.mark.postgres_only
+
+
 @pytest.fixture
-async def shop(server: Server, backend: str) -> Shop:
-    if backend != "postgres":
-        pytest.skip("SQLite runs one writer at a time: nothing to deadlock")
+async def shop(server: Server) -> Shop:
     return await build_shop(server)
 
 
