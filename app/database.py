@@ -19,7 +19,7 @@ import contextvars
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +37,8 @@ from app.settings import Settings
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 T = TypeVar("T")
+
+_AFTER_COMMIT = "commerce.after_commit"
 
 log = logging.getLogger("commerce.database")
 
@@ -102,13 +104,19 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: committed on success, rolled back on any exception."""
-        if self._write_lock is None:
-            async with self._write() as session, session.begin():
-                yield session
-            return
-        async with self._write_lock, self._write() as session, session.begin():
+        """One write transaction: committed on success, rolled back on any exception.
+        What was registered with `after_commit` runs once it has committed."""
+        async with AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._write())
+            await stack.enter_async_context(session.begin())
             yield session
+        for hook in session.info.pop(_AFTER_COMMIT, []):
+            await hook()
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
 
     async def run_transaction(self, work: Callable[[AsyncSession], Awaitable[T]], what: str) -> T:
         """`work` in one write transaction, run again from the start if it is rolled back
@@ -122,6 +130,42 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class UnitOfWork:
+    """The one write transaction of a whole operation (a mutation), opened by its first
+    write and ended by whoever made the unit: committed when the operation succeeded,
+    rolled back when it failed. Work done before the first write (a password hash, say)
+    holds no transaction open."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stack: AsyncExitStack | None = None
+        self._session: AsyncSession | None = None
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            stack = AsyncExitStack()
+            self._session = await stack.enter_async_context(self._db.transaction())
+            self._stack = stack
+        return self._session
+
+    async def end(self, error: BaseException | None = None) -> None:
+        """Commits (no `error`) or rolls back; a failing commit raises here."""
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is None:
+            return
+        if error is None:
+            await stack.aclose()
+        else:
+            await stack.__aexit__(type(error), error, error.__traceback__)
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run `hook` once the transaction `session` belongs to has committed (and never if
+    it rolls back): cache invalidation and anything else other processes must not see
+    before the data is there."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(hook)
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -60,6 +60,11 @@ class DomainError(Exception):
         return self.problems[0].code
 
 
+class RecordedFailure(DomainError):
+    """An expected failure whose writes must stand (a reused refresh token has its family
+    revoked): the unit of work commits, and the client still gets the problems."""
+
+
 def fail(code: ErrorCode, message: str, *field: str) -> DomainError:
     """A one-problem error: `raise fail(ErrorCode.NOT_FOUND, "...", "input", "id")`."""
     return DomainError([Problem(code, message, field or None)])

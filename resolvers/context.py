@@ -7,12 +7,13 @@ leak between requests or customers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property, partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import addresses
 from app.accounts.limits import AccountLimits
@@ -23,7 +24,7 @@ from app.cache import Cache
 from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
 from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
-from app.database import Database
+from app.database import Database, UnitOfWork
 from app.ratelimit import FailureLimiter
 from app.settings import Settings
 
@@ -128,7 +129,7 @@ class Context:
         self.ready_variants: dict[int, list[catalog.StockedVariant]] = {}
         self.ready_images: dict[int, list[ProductImage]] = {}
         self._tree: asyncio.Future[CategoryTree] | None = None
-        self._steps: dict[str, Any] = {}
+        self._unit: UnitOfWork | None = None
 
     def renewed(self, request_id: str, viewer: Viewer | None) -> Context:
         """A context for one more operation on the same connection (a WebSocket): same
@@ -178,15 +179,16 @@ class Context:
         self._authenticated = None
         self._viewer = None
 
-    async def once(self, step: str, run: Callable[[], Awaitable[T]]) -> T:
-        """`run()` the first time this request asks for `step`, its result after that.
+    def begin_unit_of_work(self) -> UnitOfWork:
+        """Called by the mutation boundary (`schema.mutations`), which also ends it."""
+        self._unit = self.db.unit_of_work()
+        return self._unit
 
-        A mutation is retried from the start when a later transaction of it is rolled
-        back (`schema.mutations`): a step it committed already must not commit twice.
-        """
-        if step not in self._steps:
-            self._steps[step] = await run()
-        return cast(T, self._steps[step])
+    async def session(self) -> AsyncSession:
+        """The mutation's write session: its one transaction, opened on first use."""
+        if self._unit is None:
+            raise RuntimeError("only a mutation writes, inside its unit of work")
+        return await self._unit.session()
 
     async def is_staff(self) -> bool:
         viewer = await self.viewer()

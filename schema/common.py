@@ -40,6 +40,17 @@ class Money:
         return None if minor is None else cls.of(minor, currency)
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_path(path: tuple[str, ...] | None) -> list[str] | None:
+    """A domain path (`("lines", "0", "variant_id")`) as the contract names it
+    (`["lines", "0", "variantId"]`): the one place where domain names become wire names."""
+    return [_camel(part) for part in path] if path else None
+
+
 @strawberry.type(description="An expected failure of a mutation; nothing was changed.")
 class UserError:
     field: list[str] | None
@@ -49,8 +60,7 @@ class UserError:
     @classmethod
     def from_domain(cls, error: DomainError) -> list[UserError]:
         return [
-            cls(field=list(p.field) if p.field else None, message=p.message, code=p.code)
-            for p in error.problems
+            cls(field=wire_path(p.field), message=p.message, code=p.code) for p in error.problems
         ]
 
 

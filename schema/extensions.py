@@ -12,6 +12,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from app.errors import DomainError
+from schema.common import wire_path
 
 log = logging.getLogger("commerce.graphql")
 
@@ -52,7 +53,7 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         problem = original.problems[0]
         extensions: dict[str, Any] = {"code": problem.code.value}
         if problem.field:
-            extensions["field"] = list(problem.field)
+            extensions["field"] = wire_path(problem.field)
         return GraphQLError(
             original.args[0], nodes=error.nodes, path=error.path, extensions=extensions
         )

@@ -86,49 +86,48 @@ def clean_address(data: AddressData, *field: str) -> AddressData:
 
 
 async def create_address(
-    db: Database, viewer: Viewer, data: AddressData, set_default: bool, now: datetime
+    session: AsyncSession, viewer: Viewer, data: AddressData, set_default: bool, now: datetime
 ) -> Address:
     data = clean_address(data, "input")
-    async with db.transaction() as session:
-        await lock_user(session, viewer.user_id)
-        count = (
-            await session.exec(
-                select(func.count()).select_from(Address).where(Address.user_id == viewer.user_id)
-            )
-        ).one()
-        if count >= MAX_ADDRESSES:
-            raise fail(ErrorCode.INVALID, f"an account keeps at most {MAX_ADDRESSES} addresses")
-        make_default = set_default or count == 0
-        if make_default:
-            await _clear_default(session, viewer.user_id)
-        address = Address(
-            user_id=viewer.user_id, is_default=make_default, created_at=now, **address_fields(data)
+    await lock_user(session, viewer.user_id)
+    count = (
+        await session.exec(
+            select(func.count()).select_from(Address).where(Address.user_id == viewer.user_id)
         )
-        session.add(address)
-        await session.flush()
+    ).one()
+    if count >= MAX_ADDRESSES:
+        raise fail(ErrorCode.INVALID, f"an account keeps at most {MAX_ADDRESSES} addresses")
+    make_default = set_default or count == 0
+    if make_default:
+        await _clear_default(session, viewer.user_id)
+    address = Address(
+        user_id=viewer.user_id, is_default=make_default, created_at=now, **address_fields(data)
+    )
+    session.add(address)
+    await session.flush()
     return address
 
 
-async def delete_address(db: Database, viewer: Viewer, address_id: int) -> None:
+async def delete_address(session: AsyncSession, viewer: Viewer, address_id: int) -> None:
     """Deletes the viewer's address; if it was the default, the newest remaining one is."""
-    async with db.transaction() as session:
-        await lock_user(session, viewer.user_id)
-        address = await session.get(Address, address_id)
-        require_owner(viewer, address.user_id if address else None, "address", "id")
-        assert address is not None
-        await session.delete(address)
-        await session.flush()
-        if address.is_default:
-            newest = (
-                await session.exec(
-                    select(Address)
-                    .where(Address.user_id == viewer.user_id)
-                    .order_by(col(Address.created_at).desc(), col(Address.id).desc())
-                    .limit(1)
-                )
-            ).first()
-            if newest is not None:
-                newest.is_default = True
+    await lock_user(session, viewer.user_id)
+    address = await session.get(Address, address_id)
+    require_owner(viewer, address.user_id if address else None, "address", "id")
+    assert address is not None
+    await session.delete(address)
+    await session.flush()
+    if address.is_default:
+        newest = (
+            await session.exec(
+                select(Address)
+                .where(Address.user_id == viewer.user_id)
+                .order_by(col(Address.created_at).desc(), col(Address.id).desc())
+                .limit(1)
+            )
+        ).first()
+        if newest is not None:
+            newest.is_default = True
+            await session.flush()
 
 
 async def addresses_by_user(db: Database, user_ids: Sequence[int]) -> list[list[Address]]:

@@ -25,8 +25,8 @@ from app.accounts.models import RefreshToken, User
 from app.accounts.tokens import issue_access_token
 from app.accounts.users import revoke_access_tokens, user_family
 from app.cache import Cache
-from app.database import Database
-from app.errors import ErrorCode, fail
+from app.database import after_commit
+from app.errors import ErrorCode, Problem, RecordedFailure, fail
 from app.settings import Settings
 
 
@@ -70,61 +70,52 @@ _INVALID = "the refresh token is invalid, expired or revoked"
 
 
 async def refresh_session(
-    db: Database, cache: Cache, settings: Settings, token: str, now: datetime
+    session: AsyncSession, cache: Cache, settings: Settings, token: str, now: datetime
 ) -> TokenPair:
-    """Rotate `token`; a reused token revokes its whole family and the user's access tokens."""
-    reused = False
-    async with db.transaction() as session:
-        row = (
-            await session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash(token)))
-        ).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refreshToken")
-        user = await session.get(User, row.user_id)
-        if user is None or not user.is_active:
-            raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refreshToken")
-        # Mark used only if nobody did first: of two concurrent refreshes one wins.
-        claimed = await session.exec(
-            update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
-            .values(used_at=now)
-        )
-        if claimed.rowcount != 1:
-            reused = True
-            await _end_family(session, row, now)
-        else:
-            pair = await start_session(session, settings, user, now, family_id=row.family_id)
-    # Raised after the commit, so that the family stays revoked.
-    if reused:
-        await cache.invalidate(user_family(row.user_id))
-        raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refreshToken")
-    return pair
+    """Rotate `token`; a reused token revokes its whole family and the user's access
+    tokens, and that revocation stands although the refresh fails (`RecordedFailure`)."""
+    row = (
+        await session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash(token)))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refresh_token")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise fail(ErrorCode.UNAUTHENTICATED, _INVALID, "refresh_token")
+    # Mark used only if nobody did first: of two concurrent refreshes one wins.
+    claimed = await session.exec(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        await _end_family(session, cache, row, now)
+        raise RecordedFailure([Problem(ErrorCode.UNAUTHENTICATED, _INVALID, ("refresh_token",))])
+    return await start_session(session, settings, user, now, family_id=row.family_id)
 
 
-async def revoke_session(db: Database, cache: Cache, token: str, now: datetime) -> None:
+async def revoke_session(session: AsyncSession, cache: Cache, token: str, now: datetime) -> None:
     """Sign out: the family of `token` can no longer be refreshed, and the user's access
     tokens stop working at once. Unknown tokens are ignored."""
-    async with db.transaction() as session:
-        row = (
-            await session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash(token)))
-        ).first()
-        ended = row is not None and await _end_family(session, row, now)
-    if ended:
-        assert row is not None
-        await cache.invalidate(user_family(row.user_id))
+    row = (
+        await session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash(token)))
+    ).first()
+    if row is not None:
+        await _end_family(session, cache, row, now)
 
 
-async def _end_family(session: AsyncSession, row: RefreshToken, now: datetime) -> bool:
+async def _end_family(
+    session: AsyncSession, cache: Cache, row: RefreshToken, now: datetime
+) -> None:
     """Revokes the family of `row`, and with it the user's access tokens, unless it was
     revoked already (so that replaying a dead token cannot sign the user out again and
-    again). True when it ended something; the caller invalidates the cached user after
-    the commit."""
+    again)."""
     revoked = await session.exec(
         update(RefreshToken)
         .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
         .values(revoked_at=now)
     )
     if revoked.rowcount == 0:
-        return False
+        return
     await revoke_access_tokens(session, row.user_id)
-    return True
+    after_commit(session, lambda: cache.invalidate(user_family(row.user_id)))

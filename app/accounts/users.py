@@ -16,7 +16,7 @@ from app.accounts.passwords import HashingSlots, hash_password, verify_password
 from app.accounts.permissions import Permission, Viewer
 from app.accounts.tokens import TokenError, read_access_token
 from app.cache import Cache
-from app.database import Database, flush_unique
+from app.database import Database, after_commit, flush_unique
 from app.errors import DomainError, ErrorCode, Problems, fail
 
 _PERMISSION_NAMES = frozenset(p.value for p in Permission)
@@ -232,22 +232,22 @@ async def add_customer(session: AsyncSession, new: NewCustomer, now: datetime) -
 
 
 async def update_profile(
-    db: Database, cache: Cache, user_id: int, first_name: str | None, last_name: str | None,
-    now: datetime,
+    session: AsyncSession, cache: Cache, user_id: int, first_name: str | None,
+    last_name: str | None, now: datetime,
 ) -> User:  # fmt: skip
     problems = Problems()
     _name_problems((first_name or "").strip(), (last_name or "").strip(), problems)
     problems.raise_if_any()
-    async with db.transaction() as session:
-        user = await session.get(User, user_id)
-        if user is None:
-            raise fail(ErrorCode.NOT_FOUND, "the account no longer exists")
-        if first_name is not None:
-            user.first_name = first_name.strip()
-        if last_name is not None:
-            user.last_name = last_name.strip()
-        user.updated_at = now
-    await cache.invalidate(user_family(user_id))
+    user = await session.get(User, user_id)
+    if user is None:
+        raise fail(ErrorCode.NOT_FOUND, "the account no longer exists")
+    if first_name is not None:
+        user.first_name = first_name.strip()
+    if last_name is not None:
+        user.last_name = last_name.strip()
+    user.updated_at = now
+    await session.flush()
+    after_commit(session, lambda: cache.invalidate(user_family(user_id)))
     return user
 
 

@@ -10,12 +10,12 @@ from resolvers.context import Context
 
 async def create(ctx: Context, data: addresses.AddressData, set_default: bool) -> Address:
     viewer = await ctx.signed_in()
-    return await addresses.create_address(ctx.db, viewer, data, set_default, ctx.now())
+    return await addresses.create_address(await ctx.session(), viewer, data, set_default, ctx.now())
 
 
 async def delete(ctx: Context, key: int) -> None:
     viewer = await ctx.signed_in()
-    await addresses.delete_address(ctx.db, viewer, key)
+    await addresses.delete_address(await ctx.session(), viewer, key)
 
 
 async def of_user(ctx: Context, user_id: int) -> list[Address]:

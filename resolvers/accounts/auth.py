@@ -36,8 +36,7 @@ async def sign_in(ctx: Context, email: str, password: str) -> tuple[Viewer, Toke
             await limiter.failed(keys, ctx.now())
         raise
     await limiter.succeeded(email_key)
-    async with ctx.db.transaction() as session:
-        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
+    pair = await sessions.start_session(await ctx.session(), ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
@@ -47,24 +46,26 @@ async def register(
     limits = ctx.account_limits
     await limits.admit_sign_up(ctx.client_address, ctx.now())
     new = await users.prepare_customer(email, password, first_name, last_name, limits.hashing)
-    async with ctx.db.transaction() as session:
-        user = await users.add_customer(session, new, ctx.now())
-        pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
+    session = await ctx.session()
+    user = await users.add_customer(session, new, ctx.now())
+    pair = await sessions.start_session(session, ctx.settings, user, ctx.now())
     return _viewer(user), pair
 
 
 async def update_profile(ctx: Context, first_name: str | None, last_name: str | None) -> Viewer:
     viewer = await ctx.signed_in()
     user = await users.update_profile(
-        ctx.db, ctx.cache, viewer.user_id, first_name, last_name, ctx.now()
+        await ctx.session(), ctx.cache, viewer.user_id, first_name, last_name, ctx.now()
     )
     ctx.forget_viewer()
     return _viewer(user)
 
 
 async def refresh(ctx: Context, refresh_token: str) -> TokenPair:
-    return await sessions.refresh_session(ctx.db, ctx.cache, ctx.settings, refresh_token, ctx.now())
+    return await sessions.refresh_session(
+        await ctx.session(), ctx.cache, ctx.settings, refresh_token, ctx.now()
+    )
 
 
 async def revoke(ctx: Context, refresh_token: str) -> None:
-    await sessions.revoke_session(ctx.db, ctx.cache, refresh_token, ctx.now())
+    await sessions.revoke_session(await ctx.session(), ctx.cache, refresh_token, ctx.now())

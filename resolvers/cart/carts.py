@@ -139,17 +139,17 @@ async def merge_at_sign_in(
     if cart_id:
         parsed = parse_global_id(cart_id)
         token = parsed[1] if parsed and parsed[0] == "Cart" else None
-        async with ctx.db.transaction() as session:
-            guest = await carts.find(session, token, lock=True) if token else None
-            usable = (
-                guest is not None
-                and guest.status == "ACTIVE"
-                and guest.user_id is None
-                and guest.expires_at > ctx.now()
-            )
-            if usable:
-                assert guest is not None
-                cart_rules = await rules(ctx)
-                merged = await carts.merge_into_customer_cart(session, guest, viewer, cart_rules)
-                return await carts.build_view(session, merged, cart_rules)
+        session = await ctx.session()
+        guest = await carts.find(session, token, lock=True) if token else None
+        usable = (
+            guest is not None
+            and guest.status == "ACTIVE"
+            and guest.user_id is None
+            and guest.expires_at > ctx.now()
+        )
+        if usable:
+            assert guest is not None
+            cart_rules = await rules(ctx)
+            merged = await carts.merge_into_customer_cart(session, guest, viewer, cart_rules)
+            return await carts.build_view(session, merged, cart_rules)
     return await my_cart(ctx, viewer)

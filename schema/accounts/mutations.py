@@ -99,10 +99,8 @@ class AccountMutation:
     async def token_create(
         self, info: CtxInfo, email: str, password: str, cart_id: strawberry.ID | None = None
     ) -> TokenCreatePayload:
-        # Signed in once: a retry after a failed merge reuses the session it started.
-        viewer, pair = await info.context.once(
-            "sign-in", lambda: auth.sign_in(info.context, email, password)
-        )
+        # One unit of work: signed in and the guest cart merged, or neither.
+        viewer, pair = await auth.sign_in(info.context, email, password)
         view = await carts.merge_at_sign_in(info.context, viewer, cart_id)
         return TokenCreatePayload(
             token=AuthToken.from_pair(pair),
