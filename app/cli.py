@@ -116,13 +116,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         )
         return 2
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.web.asgi:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_config=None,
-        # The app writes its own access log, without query strings (see app.asgi).
+        # The app writes its own access log, without query strings (see app.web.asgi).
         access_log=False,
         # X-Forwarded-For is believed only from the proxies the operator names.
         proxy_headers=bool(settings.trusted_proxies),

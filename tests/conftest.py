@@ -24,12 +24,12 @@ from starlette.applications import Starlette
 
 from app.accounts.permissions import ALL_PERMISSIONS, Permission
 from app.accounts.users import create_staff
-from app.asgi import create_app
 from app.database import create_engine
 from app.migrate import upgrade
 from app.seed import SeedReport, seed
 from app.services import Services
 from app.settings import Settings
+from app.web.asgi import create_app
 from tests.support import Clock, GraphQLClient
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from app.accounts.permissions import Permission
-from app.asgi import create_app
 from app.orders.expiry import cancel_expired_orders
 from app.settings import Settings
+from app.web.asgi import create_app
 from tests.conftest import Server, make_customer, make_staff
 from tests.shop import ADDRESS, Shop, build_shop, cart_op, sql, stock_rows
 from tests.support import Clock, GraphQLClient

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.asgi import create_app
 from app.seed import SeedReport
 from app.settings import Settings
+from app.web.asgi import create_app
 from tests.conftest import Server
 from tests.support import GraphQLClient, operation
 

@@ -53,7 +53,7 @@ async def _shaped(source: AsyncIterator[Any], request_id: str) -> AsyncGenerator
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    # The view (app.http.GraphQLView) provides `limits`, `authenticate` and `credential`.
+    # The view (app.web.view.GraphQLView) provides `limits`, `authenticate` and `credential`.
     view: Any
     context: Context
     _credential: str | None = None

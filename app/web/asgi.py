@@ -1,6 +1,6 @@
 """The ASGI application: GraphQL at /graphql, health checks, request ids.
 
-`uvicorn app.asgi:create_app --factory` (or `commerce serve`) runs it.
+`uvicorn app.web.asgi:create_app --factory` (or `commerce serve`) runs it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import maintenance
 from app.columns import utcnow
 from app.database import StatementCounter, request_statements
-from app.http import GraphQLView
 from app.logs import new_request_id, request_id_var
 from app.services import Services
 from app.settings import Settings, load_settings
+from app.web.view import GraphQLView
 from schema import Limits, build_schema
 
 log = logging.getLogger("commerce.http")
