@@ -8,7 +8,6 @@ every rounding rule, so no float ever touches a price.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.errors import ErrorCode, Problems
@@ -33,18 +32,6 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 class MoneyFormatError(ValueError):
     """An amount that cannot be represented exactly in the currency."""
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount in minor units of `currency`."""
-
-    minor: int
-    currency: str
-
-    @property
-    def amount(self) -> Decimal:
-        return to_decimal(self.minor, self.currency)
 
 
 def exponent(currency: str) -> int:

@@ -1,8 +1,11 @@
-"""Settings read from environment variables, checked once at start-up.
+"""Settings: each declared once, with its environment variable, default and meaning.
 
-Every setting has a safe default for the embedded configuration (SQLite and an
-in-process cache). A malformed value raises `SettingsError` with one line that
-names the variable, so the process stops before serving anything.
+`Settings` is the one declaration: a field per setting, its environment
+variable as the alias, its default and its description (the README's table
+says the same, and a test keeps them together). `load_settings` reads the
+environment; a malformed value raises `SettingsError` with one line naming the
+variable, so the process stops before serving anything. Tests build
+`Settings(...)` directly by field name.
 """
 
 from __future__ import annotations
@@ -11,10 +14,21 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+)
 
 from app.checkout.tax import DEFAULT_TAX_RATES
 from app.countries import normalize_country
@@ -28,135 +42,241 @@ class SettingsError(ValueError):
 # Machine's cores (containers may limit it to fewer: set PASSWORD_HASH_CONCURRENCY).
 _CPUS = os.cpu_count() or 1
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+# Accept the URLs operators usually have and pick the async driver ourselves.
+_DATABASE_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    database_url: str
-    secret_key: str
-    redis_url: str | None = None
-    debug: bool = False
-    currency: str = "USD"
-    cache_prefix: str = "commerce"
-    cache_ttl_seconds: int = 3600
-    access_token_ttl_seconds: int = 15 * 60
-    refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    db_pool_size: int = 10
-    redis_max_connections: int = 50
-    max_query_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 4000
-    max_query_cost: int = 5000
-    max_query_fields: int = 4000
-    max_string_length: int = 50_000
-    max_list_length: int = 1000
-    max_body_bytes: int = 1024 * 1024
+def _database_url(raw: str) -> str:
+    if not raw:
+        return raw  # filled in from COMMERCE_DATA_DIR by load_settings
+    scheme = urlsplit(raw).scheme
+    if scheme not in _DATABASE_SCHEMES:
+        raise ValueError(
+            f"must be a sqlite:// or postgresql:// URL, got scheme {scheme or '(none)'!r}"
+        )
+    url = _DATABASE_SCHEMES[scheme] + raw[len(scheme) :]
+    if url.startswith("postgresql") and not urlsplit(raw).hostname and "host=" not in raw:
+        raise ValueError("for PostgreSQL must name a host")
+    return url
+
+
+def _redis_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError(f"must be a redis:// or rediss:// URL, got scheme {parts.scheme!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError("must name a host")
+    return raw
+
+
+def _secret_key(raw: str) -> str:
+    if raw and len(raw) < 32:
+        raise ValueError("must be at least 32 characters long")
+    return raw
+
+
+def _currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if code not in CURRENCY_EXPONENTS:
+        raise ValueError(f"must be one of {', '.join(sorted(CURRENCY_EXPONENTS))}, got {raw!r}")
+    return code
+
+
+def _comma_list(raw: object) -> object:
+    """Lists come from the environment as comma-separated text."""
+    if isinstance(raw, str):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    return raw
+
+
+def _tax_rates(raw: object) -> object:
+    """TAX_RATES="DE=19,FR=20,US=0" (percent) replaces the built-in table entry by entry."""
+    if not isinstance(raw, str):
+        return raw
+    rates = dict(DEFAULT_TAX_RATES)
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        country, sep, percent = item.partition("=")
+        code = normalize_country(country)
+        try:
+            value = Decimal(percent.strip()) * 100
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not sep or code is None or value != value.to_integral_value() or not 0 <= value <= 10000:
+            raise ValueError(f"must look like DE=19,FR=20,US=0 (ISO country=percent), got {item!r}")
+        rates[code] = int(value)
+    return rates
+
+
+def _proxies(items: tuple[str, ...]) -> tuple[str, ...]:
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"must list IP addresses or networks, got {item!r}") from None
+    return items
+
+
+def _origins(items: tuple[str, ...]) -> tuple[str, ...]:
+    for origin in items:
+        parts = urlsplit(origin)
+        if origin != "*" and (
+            parts.scheme not in {"http", "https"} or origin != f"{parts.scheme}://{parts.netloc}"
+        ):
+            raise ValueError(
+                "must list origins such as https://shop.example.com (scheme and host, no path), "
+                f"got {origin!r}"
+            )
+    return items
+
+
+def _upper(raw: object) -> object:
+    return raw.strip().upper() if isinstance(raw, str) else raw
+
+
+Seconds = PositiveInt
+Items = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"),
+        alias="COMMERCE_DATA_DIR",
+        description="where the SQLite file and the generated secret key live",
+    )
+    database_url: Annotated[str, AfterValidator(_database_url)] = Field(
+        "",
+        alias="DATABASE_URL",
+        description="sqlite://… or postgresql://… (the async driver is chosen for you); "
+        "default: SQLite in COMMERCE_DATA_DIR",
+    )
+    redis_url: Annotated[str | None, AfterValidator(_redis_url)] = Field(
+        None, alias="REDIS_URL", description="redis://host:6379/0; unset: an in-process cache"
+    )
+    secret_key: Annotated[str, AfterValidator(_secret_key)] = Field(
+        "",
+        alias="SECRET_KEY",
+        description="signs access tokens; at least 32 characters; required with PostgreSQL, "
+        "generated once into COMMERCE_DATA_DIR on SQLite",
+    )
+    debug: bool = Field(False, alias="DEBUG", description="adds X-SQL-Statements to responses")
+    currency: Annotated[str, AfterValidator(_currency)] = Field(
+        "USD", alias="CURRENCY", description="shop currency (ISO 4217)"
+    )
+    cache_prefix: str = Field("commerce", alias="CACHE_PREFIX", min_length=1)
+    cache_ttl_seconds: Seconds = Field(3600, alias="CACHE_TTL_SECONDS")
+    access_token_ttl_seconds: Seconds = Field(15 * 60, alias="ACCESS_TOKEN_TTL_SECONDS")
+    refresh_token_ttl_seconds: Seconds = Field(30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS")
+    db_pool_size: PositiveInt = Field(10, alias="DB_POOL_SIZE")
+    redis_max_connections: PositiveInt = Field(50, alias="REDIS_MAX_CONNECTIONS")
+    max_query_depth: PositiveInt = Field(12, alias="MAX_QUERY_DEPTH")
+    max_aliases: PositiveInt = Field(30, alias="MAX_ALIASES")
+    max_tokens: PositiveInt = Field(4000, alias="MAX_TOKENS")
+    max_query_cost: PositiveInt = Field(5000, alias="MAX_QUERY_COST")
+    max_query_fields: PositiveInt = Field(4000, alias="MAX_QUERY_FIELDS")
+    max_string_length: PositiveInt = Field(50_000, alias="MAX_STRING_LENGTH")
+    max_list_length: PositiveInt = Field(1000, alias="MAX_LIST_LENGTH")
+    max_body_bytes: int = Field(1024 * 1024, alias="MAX_BODY_BYTES", ge=1024)
     # Addresses (IPs or CIDR networks) of proxies whose X-Forwarded-For is believed.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: Annotated[Items, AfterValidator(_proxies)] = Field((), alias="TRUSTED_PROXIES")
     # Browser origins allowed to call the API (CORS); "*" for any, without credentials.
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: Annotated[Items, AfterValidator(_origins)] = Field((), alias="CORS_ORIGINS")
     # GraphiQL at GET /graphql and introspection; on by default for the embedded demo only.
-    graphiql: bool = False
-    cart_ttl_seconds: int = 30 * 24 * 3600
-    hold_seconds: int = 15 * 60
-    unpaid_order_timeout_seconds: int = 30 * 60
-    maintenance_interval_seconds: int = 30  # 0: no background upkeep in this process
+    graphiql: bool = Field(False, alias="GRAPHIQL")
+    cart_ttl_seconds: Seconds = Field(30 * 24 * 3600, alias="CART_TTL_SECONDS")
+    hold_seconds: Seconds = Field(15 * 60, alias="CART_HOLD_SECONDS")
+    unpaid_order_timeout_seconds: Seconds = Field(30 * 60, alias="UNPAID_ORDER_TIMEOUT_SECONDS")
+    # 0: no background upkeep in this process.
+    maintenance_interval_seconds: NonNegativeInt = Field(30, alias="MAINTENANCE_INTERVAL_SECONDS")
     # Basis points per ISO country (1900 = 19 %); prices are tax-exclusive.
-    tax_rates: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TAX_RATES))
-    login_max_failures: int = 5
-    login_failure_window_seconds: int = 15 * 60
+    tax_rates: Annotated[dict[str, int], BeforeValidator(_tax_rates)] = Field(
+        default_factory=lambda: dict(DEFAULT_TAX_RATES), alias="TAX_RATES"
+    )
+    login_max_failures: PositiveInt = Field(5, alias="LOGIN_MAX_FAILURES")
+    login_failure_window_seconds: Seconds = Field(15 * 60, alias="LOGIN_FAILURE_WINDOW_SECONDS")
     # Attempts per minute, successful or not, from one client address and in all.
-    signup_per_address_per_minute: int = 5
-    signup_per_minute: int = 300
-    signin_per_address_per_minute: int = 10
-    signin_per_minute: int = 600
+    signup_per_address_per_minute: PositiveInt = Field(5, alias="SIGNUP_PER_ADDRESS_PER_MINUTE")
+    signup_per_minute: PositiveInt = Field(300, alias="SIGNUP_PER_MINUTE")
+    signin_per_address_per_minute: PositiveInt = Field(10, alias="SIGNIN_PER_ADDRESS_PER_MINUTE")
+    signin_per_minute: PositiveInt = Field(600, alias="SIGNIN_PER_MINUTE")
     # Each argon2 computation holds 64 MiB and a core for about 0.1 s.
-    password_hash_concurrency: int = _CPUS
-    password_hash_max_wait_ms: int = 3000
-    log_level: str = "INFO"
+    password_hash_concurrency: PositiveInt = Field(_CPUS, alias="PASSWORD_HASH_CONCURRENCY")
+    password_hash_max_wait_ms: NonNegativeInt = Field(3000, alias="PASSWORD_HASH_MAX_WAIT_MS")
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
+        Field("INFO", alias="LOG_LEVEL")
+    )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return self.model_copy(update=changes)
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise SettingsError(f"{name} must be true or false (1/0, yes/no), got {raw!r}")
+def variables() -> dict[str, str]:
+    """Environment variable -> field name, for every setting."""
+    return {str(f.alias): name for name, f in Settings.model_fields.items()}
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value
+# Their values hold credentials: an error names the variable, never repeats the value.
+_SECRET = frozenset({"SECRET_KEY", "DATABASE_URL", "REDIS_URL"})
 
 
-def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
-    raw = env.get("DATABASE_URL", "").strip()
-    if not raw:
-        return f"sqlite+aiosqlite:///{data_dir / 'commerce.db'}"
-    scheme = urlsplit(raw).scheme
-    # Accept the URLs operators usually have and pick the async driver ourselves.
-    aliases = {
-        "sqlite": "sqlite+aiosqlite",
-        "sqlite+aiosqlite": "sqlite+aiosqlite",
-        "postgres": "postgresql+asyncpg",
-        "postgresql": "postgresql+asyncpg",
-        "postgresql+asyncpg": "postgresql+asyncpg",
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "a setting"
+    message = first["msg"].removeprefix("Value error, ")
+    if message.startswith("Input should"):
+        message = ": " + message[0].lower() + message[1:]
+    else:
+        message = " " + message
+    if "got" in message or name in _SECRET:
+        return name + message
+    return f"{name}{message}, got {first['input']!r}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `env` (the process environment by default); empty means unset."""
+    env = os.environ if env is None else env
+    given: dict[str, Any] = {
+        name: env[name].strip() for name in variables() if env.get(name, "").strip()
     }
-    if scheme not in aliases:
-        raise SettingsError(
-            "DATABASE_URL must be a sqlite:// or postgresql:// URL, "
-            f"got scheme {scheme or '(none)'!r}"
-        )
-    rest = raw[len(scheme) :]
-    postgres = aliases[scheme].startswith("postgresql")
-    if postgres and not urlsplit(raw).hostname and "host=" not in raw:
-        raise SettingsError("DATABASE_URL for PostgreSQL must name a host")
-    return aliases[scheme] + rest
+    try:
+        settings = Settings.model_validate(given)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+    defaults: dict[str, Any] = {}
+    data_dir = settings.data_dir.resolve()
+    if not settings.database_url:
+        defaults["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'commerce.db'}"
+    is_sqlite = defaults.get("database_url", settings.database_url).startswith("sqlite")
+    if not settings.secret_key:
+        if not is_sqlite:
+            # Several workers and machines must share one key: it cannot be made up here.
+            raise SettingsError("SECRET_KEY is required when DATABASE_URL is not SQLite")
+        defaults["secret_key"] = _generated_key(data_dir)
+    if "GRAPHIQL" not in given:
+        defaults["graphiql"] = is_sqlite
+    settings = settings.with_overrides(data_dir=data_dir, **defaults)
+    if settings.is_sqlite and ":memory:" not in settings.database_url:
+        Path(settings.database_url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
-def _redis_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("REDIS_URL", "").strip()
-    if not raw:
-        return None
-    parts = urlsplit(raw)
-    if parts.scheme not in {"redis", "rediss", "unix"}:
-        raise SettingsError(f"REDIS_URL must be a redis:// or rediss:// URL, got {raw!r}")
-    if parts.scheme != "unix" and not parts.hostname:
-        raise SettingsError(f"REDIS_URL must name a host, got {raw!r}")
-    return raw
-
-
-def _secret_key(env: Mapping[str, str], database_url: str, data_dir: Path) -> str:
-    raw = env.get("SECRET_KEY")
-    if raw is not None:
-        if len(raw) < 32:
-            raise SettingsError("SECRET_KEY must be at least 32 characters long")
-        return raw
-    if not database_url.startswith("sqlite"):
-        # Several workers and machines must share one key: it cannot be made up here.
-        raise SettingsError("SECRET_KEY is required when DATABASE_URL is not SQLite")
-    # Embedded default: one key per data directory, kept across restarts.
+def _generated_key(data_dir: Path) -> str:
+    """The embedded default: one key per data directory, kept across restarts."""
     key_file = data_dir / "secret_key"
     if key_file.exists():
         key = key_file.read_text().strip()
@@ -167,109 +287,3 @@ def _secret_key(env: Mapping[str, str], database_url: str, data_dir: Path) -> st
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
     return key
-
-
-def _tax_rates(env: Mapping[str, str]) -> dict[str, int]:
-    """TAX_RATES="DE=19,FR=20,US=0" (percent) replaces the built-in table entry by entry."""
-    rates = dict(DEFAULT_TAX_RATES)
-    raw = env.get("TAX_RATES", "").strip()
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        country, sep, percent = item.partition("=")
-        code = normalize_country(country)
-        try:
-            value = Decimal(percent.strip()) * 100
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not sep or code is None or value != value.to_integral_value() or not 0 <= value <= 10000:
-            raise SettingsError(
-                f"TAX_RATES must look like DE=19,FR=20,US=0 (ISO country=percent), got {item!r}"
-            )
-        rates[code] = int(value)
-    return rates
-
-
-def _list(env: Mapping[str, str], name: str) -> list[str]:
-    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
-
-
-def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
-    """TRUSTED_PROXIES="10.0.0.0/8,192.168.1.7" (or "*", when only proxies can reach us)."""
-    proxies = _list(env, "TRUSTED_PROXIES")
-    for item in proxies:
-        if item == "*":
-            continue
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise SettingsError(
-                f"TRUSTED_PROXIES must list IP addresses or networks, got {item!r}"
-            ) from None
-    return tuple(proxies)
-
-
-def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
-    """CORS_ORIGINS="https://shop.example.com,https://m.example.com" (or "*")."""
-    origins = _list(env, "CORS_ORIGINS")
-    for origin in origins:
-        parts = urlsplit(origin)
-        exact = f"{parts.scheme}://{parts.netloc}"
-        if origin != "*" and (parts.scheme not in {"http", "https"} or origin != exact):
-            raise SettingsError(
-                "CORS_ORIGINS must list origins such as https://shop.example.com "
-                f"(scheme and host, no path), got {origin!r}"
-            )
-    return tuple(origins)
-
-
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from `env` (the process environment by default)."""
-    env = os.environ if env is None else env
-    data_dir = Path(env.get("COMMERCE_DATA_DIR", "var")).resolve()
-    database_url = _database_url(env, data_dir)
-    if database_url.startswith("sqlite") and ":memory:" not in database_url:
-        Path(database_url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
-    currency = env.get("CURRENCY", "USD").strip().upper()
-    if currency not in CURRENCY_EXPONENTS:
-        known = ", ".join(sorted(CURRENCY_EXPONENTS))
-        raise SettingsError(f"CURRENCY must be one of {known}, got {currency!r}")
-    log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
-    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
-    return Settings(
-        database_url=database_url,
-        secret_key=_secret_key(env, database_url, data_dir),
-        redis_url=_redis_url(env),
-        debug=_bool(env, "DEBUG", False),
-        currency=currency,
-        cache_prefix=env.get("CACHE_PREFIX", "commerce").strip() or "commerce",
-        cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 3600),
-        access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
-        refresh_token_ttl_seconds=_int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
-        db_pool_size=_int(env, "DB_POOL_SIZE", 10),
-        redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 50),
-        max_query_depth=_int(env, "MAX_QUERY_DEPTH", 12),
-        max_aliases=_int(env, "MAX_ALIASES", 30),
-        max_tokens=_int(env, "MAX_TOKENS", 4000),
-        max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
-        max_query_fields=_int(env, "MAX_QUERY_FIELDS", 4000),
-        max_string_length=_int(env, "MAX_STRING_LENGTH", 50_000),
-        max_list_length=_int(env, "MAX_LIST_LENGTH", 1000),
-        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
-        trusted_proxies=_trusted_proxies(env),
-        cors_origins=_cors_origins(env),
-        graphiql=_bool(env, "GRAPHIQL", database_url.startswith("sqlite")),
-        cart_ttl_seconds=_int(env, "CART_TTL_SECONDS", 30 * 24 * 3600),
-        hold_seconds=_int(env, "CART_HOLD_SECONDS", 15 * 60),
-        unpaid_order_timeout_seconds=_int(env, "UNPAID_ORDER_TIMEOUT_SECONDS", 30 * 60),
-        maintenance_interval_seconds=_int(env, "MAINTENANCE_INTERVAL_SECONDS", 30, minimum=0),
-        tax_rates=_tax_rates(env),
-        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
-        login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
-        signup_per_address_per_minute=_int(env, "SIGNUP_PER_ADDRESS_PER_MINUTE", 5),
-        signup_per_minute=_int(env, "SIGNUP_PER_MINUTE", 300),
-        signin_per_address_per_minute=_int(env, "SIGNIN_PER_ADDRESS_PER_MINUTE", 10),
-        signin_per_minute=_int(env, "SIGNIN_PER_MINUTE", 600),
-        password_hash_concurrency=_int(env, "PASSWORD_HASH_CONCURRENCY", _CPUS),
-        password_hash_max_wait_ms=_int(env, "PASSWORD_HASH_MAX_WAIT_MS", 3000, minimum=0),
-        log_level=log_level,
-    )

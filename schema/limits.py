@@ -46,6 +46,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Lexer, TokenKind
 from graphql.utilities import get_operation_ast
 
+from app.settings import Settings
 from app.text import text_problem
 
 LIST_GUESS = 10
@@ -62,12 +63,23 @@ _REPORTED_COST_CAP = 10**15
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 4000
-    max_fields: int = 4000
-    max_cost: int = 5000
-    max_string_length: int = 50_000
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_fields: int
+    max_cost: int
+    max_string_length: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_fields=settings.max_query_fields,
+            max_cost=settings.max_query_cost,
+            max_string_length=settings.max_string_length,
+        )
 
 
 def refusal(message: str, code: str, **extensions: Any) -> GraphQLError:

@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.execution import ExecutionContext
 
+from app.settings import Settings
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
 from schema.cart.mutations import CartMutation, CartQuery
@@ -39,7 +40,7 @@ class CommerceSchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None, *, introspection: bool = True) -> strawberry.Schema:
     """The schema with its limits; without `introspection`, `__schema` and `__type` are refused."""
-    store = DocumentStore(limits or Limits())
+    store = DocumentStore(limits or Limits.from_settings(Settings()))
     rules: list[Any] = [MaxIntrospectionDepthRule]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from app.seed import SeedReport
+from app.settings import Settings
 from schema.documents import DocumentStore
 from schema.limits import Limits
 from tests.conftest import Server
@@ -248,7 +249,7 @@ async def test_long_strings_are_refused_in_variables_and_literals(
 
 
 def test_large_documents_are_never_kept() -> None:
-    store = DocumentStore(Limits(), max_documents=4, max_chars=100)
+    store = DocumentStore(Limits.from_settings(Settings()), max_documents=4, max_chars=100)
     small = "{ __typename }"
     big = "{ __typename " + "# padding\n" * 20 + "}"
     assert store.parse(small) is store.parse(small), "small documents are kept"

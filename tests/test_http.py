@@ -280,17 +280,3 @@ async def test_graphiql_and_introspection_follow_one_setting(settings: Settings)
             assert ide.status_code == 404
             assert ide.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
             assert "introspection" in schema["errors"][0]["message"].lower()
-
-
-def test_graphiql_defaults_to_on_for_the_embedded_demo_only(tmp_path: Path) -> None:
-    from app.settings import load_settings
-
-    embedded = load_settings({"COMMERCE_DATA_DIR": str(tmp_path)})
-    deployed = load_settings({"DATABASE_URL": "postgresql://shop@db/shop", "SECRET_KEY": "k" * 40})
-    assert embedded.graphiql is True
-    assert deployed.graphiql is False
-    assert load_settings({**_pg_env(), "GRAPHIQL": "true"}).graphiql is True
-
-
-def _pg_env() -> dict[str, str]:
-    return {"DATABASE_URL": "postgresql://shop@db/shop", "SECRET_KEY": "k" * 40}

@@ -89,17 +89,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or load_settings()
     services = Services.open(settings, clock)
-    schema = build_schema(
-        Limits(
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            max_fields=settings.max_query_fields,
-            max_cost=settings.max_query_cost,
-            max_string_length=settings.max_string_length,
-        ),
-        introspection=settings.graphiql,
-    )
+    schema = build_schema(Limits.from_settings(settings), introspection=settings.graphiql)
     graphql = GraphQLView(schema, services)
 
     async def healthz(_request: Request) -> JSONResponse:
