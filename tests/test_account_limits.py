@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("backend")
 @asynccontextmanager
 async def shop(settings: Settings, clock: Clock, **changes: Any) -> AsyncIterator[Server]:
     """A server with these settings changed (on the test's database, and Redis if any)."""
-    app, http, api = await open_app(replace(settings, **changes), clock)
+    app, http, api = await open_app(settings.with_overrides(**changes), clock)
     async with app.router.lifespan_context(app), http:
         yield Server(app, app.state.services, api, clock)
 

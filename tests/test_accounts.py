@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import jwt
 import pytest
@@ -347,7 +346,7 @@ async def test_me_is_null_for_anonymous_callers_and_flags_staff(server: Server) 
 @pytest.mark.usefixtures("backend")
 async def test_sign_in_failures_count_across_workers(settings: Settings, clock: Clock) -> None:
     """Two servers (as two workers or machines) share one failure count through Redis."""
-    shared = replace(settings, redis_url=REDIS_URL)
+    shared = settings.with_overrides(redis_url=REDIS_URL)
     app_a, http_a, api_a = await open_app(shared, clock)
     app_b, http_b, api_b = await open_app(shared, clock)
     async with (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
@@ -77,7 +76,7 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
     settings: Settings, clock: Clock, proxy: TcpProxy
 ) -> None:
-    redis_settings = replace(settings, redis_url=f"redis://127.0.0.1:{proxy.port}/0")
+    redis_settings = settings.with_overrides(redis_url=f"redis://127.0.0.1:{proxy.port}/0")
     app, http, api = await open_app(redis_settings, clock)
     services = app.state.services
     services.cache.breaker.cool_down_seconds = 0.0  # try Redis again on every call in this test
@@ -113,7 +112,7 @@ async def test_server_answers_while_redis_is_down_and_is_never_stale_after(
 @pytest.mark.usefixtures("backend")
 async def test_a_write_in_one_process_is_seen_by_another(settings: Settings, clock: Clock) -> None:
     """Two servers (as two workers) share the database and Redis."""
-    shared = replace(settings, redis_url=REDIS_URL)
+    shared = settings.with_overrides(redis_url=REDIS_URL)
     app_a, http_a, api_a = await open_app(shared, clock)
     app_b, http_b, api_b = await open_app(shared, clock)
     async with (

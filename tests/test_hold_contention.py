@@ -4,7 +4,6 @@ same few reserve-on-add units while holds expire and the upkeep runs."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import uuid
 from collections import Counter
@@ -53,7 +52,7 @@ class Rush:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The clock runs fast here; customers' access tokens outlive it.
-    return dataclasses.replace(settings, access_token_ttl_seconds=24 * 3600)
+    return settings.with_overrides(access_token_ttl_seconds=24 * 3600)
 
 
 async def _shop(server: Server) -> Shop:
