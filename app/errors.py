@@ -70,6 +70,11 @@ def fail(code: ErrorCode, message: str, *field: str) -> DomainError:
     return DomainError([Problem(code, message, field or None)])
 
 
+def field_label(path: Sequence[str]) -> str:
+    """The field a path ends at, in words, for messages (`("input", "seo_title")`: seo title)."""
+    return path[-1].replace("_", " ")
+
+
 def try_again_in(seconds: int) -> str:
     """For TOO_MANY_REQUESTS messages: when the client may try again."""
     return f"try again in {seconds} second{'s' if seconds != 1 else ''}"

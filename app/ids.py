@@ -1,20 +1,35 @@
-"""Relay global ids (`base64("Product:42")`) and opaque pagination cursors."""
+"""Relay global ids (`base64("Product:42")`) and opaque pagination cursors.
+
+Every kind of global id this server issues is declared once here, as an
+`IdKind`: the type name written inside the id and how its key is written.
+Object types encode their ids through their kind, and every id a client sends
+is read by `decode` (or a kind's own `decode`), so ids are parsed in one place.
+What each kind loads, and who may see it, is `schema.node`'s table over these
+kinds; this module stays free of GraphQL so that any layer can read ids.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import math
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
 from app.text import is_clean_text
 
+K = TypeVar("K")
+
 # What ids this server issues: a type name and an integer key or a url-safe token.
 _TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_ID_LENGTH = 256
 _INT64 = 2**63
 # Cursor values are sort keys: ids, prices, ranks, names and times.
@@ -23,14 +38,15 @@ _MAX_CURSOR_FLOAT = 2.0**53
 
 
 def to_global_id(type_name: str, key: int | str) -> str:
+    """The id framing alone; object types encode through their `IdKind`."""
     return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
 
 def parse_global_id(value: str) -> tuple[str, str] | None:
-    """`(type_name, key)` of a global id, or None when it is not one.
+    """`(type_name, key text)` of a global id, or None when it is not one.
 
     Only what this server could have issued passes: a forged id cannot smuggle a NUL,
-    a lone surrogate or a megabyte of text into a query.
+    a lone surrogate or a megabyte of text into a query. `decode` reads the key too.
     """
     if len(value) > _MAX_ID_LENGTH:
         return None
@@ -44,16 +60,138 @@ def parse_global_id(value: str) -> tuple[str, str] | None:
     return type_name, key
 
 
-def parse_int_id(value: str, expected_type: str) -> int | None:
-    """The integer key of a global id of `expected_type`, or None."""
+class KeyFormat(Protocol[K]):
+    """How the key of one kind of id is written after `TypeName:`."""
+
+    def write(self, key: K) -> str: ...
+
+    def read(self, text: str) -> K | None:
+        """The key, or None when `text` is not one this format writes."""
+        ...
+
+
+class IntKey:
+    """A table's integer primary key (a positive 64-bit integer)."""
+
+    def write(self, key: int) -> str:
+        return str(key)
+
+    def read(self, text: str) -> int | None:
+        if not _DIGITS.fullmatch(text):
+            return None
+        key = int(text)
+        return key if 0 < key < _INT64 else None
+
+
+class TokenKey:
+    """An unguessable url-safe token (a cart's): knowing the id is the access."""
+
+    def write(self, key: str) -> str:
+        return key
+
+    def read(self, text: str) -> str | None:
+        return text if _TOKEN.fullmatch(text) else None
+
+
+@dataclass(frozen=True, slots=True)
+class CartLineKey:
+    """A cart line's row id with a proof that whoever holds the id was shown its cart.
+
+    A guest's access to a cart is knowing the cart's id, and line row ids are
+    guessable, so a line id alone must not open a line. The proof is an HMAC of
+    the row id keyed with the cart's secret token: only the cart's id could have
+    made it, yet the line id does not give the cart's id (and its writes) away.
+    `proof` is None for ids issued before lines carried one: they still name a
+    line of the cart given beside them in a cart mutation, but open nothing alone.
+    """
+
+    line_id: int
+    proof: str | None = None
+
+    @staticmethod
+    def _proof(line_id: int, cart_token: str) -> str:
+        digest = hmac.new(cart_token.encode(), f"CartLine:{line_id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
+
+    @classmethod
+    def of(cls, line_id: int, cart_token: str) -> CartLineKey:
+        return cls(line_id, cls._proof(line_id, cart_token))
+
+    def proven_by(self, cart_token: str) -> bool:
+        return self.proof is not None and hmac.compare_digest(
+            self.proof, self._proof(self.line_id, cart_token)
+        )
+
+
+class CartLineKeyFormat:
+    """`<row id>_<proof>`; a bare `<row id>` as issued before (see `CartLineKey`)."""
+
+    def write(self, key: CartLineKey) -> str:
+        return f"{key.line_id}_{key.proof}" if key.proof else str(key.line_id)
+
+    def read(self, text: str) -> CartLineKey | None:
+        head, _, proof = text.partition("_")
+        line_id = INT_KEY.read(head)
+        if line_id is None or (proof and not _TOKEN.fullmatch(proof)):
+            return None
+        return CartLineKey(line_id, proof or None)
+
+
+INT_KEY = IntKey()
+TOKEN_KEY = TokenKey()
+CART_LINE_KEY = CartLineKeyFormat()
+
+
+@dataclass(frozen=True, slots=True)
+class IdKind(Generic[K]):
+    """One kind of global id: the type name written inside it and the format of its key."""
+
+    name: str
+    key: KeyFormat[K]
+
+    def encode(self, key: K) -> str:
+        return to_global_id(self.name, self.key.write(key))
+
+    def decode(self, value: str) -> K | None:
+        """The key of an id of this kind; None for anything else (another kind, a forgery)."""
+        found = decode(value)
+        return found[1] if found is not None and found[0] is self else None
+
+
+KINDS: dict[str, IdKind[Any]] = {}
+
+
+def _declare(name: str, key: KeyFormat[K]) -> IdKind[K]:
+    kind = IdKind(name, key)
+    KINDS[name] = kind
+    return kind
+
+
+PRODUCT = _declare("Product", INT_KEY)
+PRODUCT_VARIANT = _declare("ProductVariant", INT_KEY)
+CATEGORY = _declare("Category", INT_KEY)
+WAREHOUSE = _declare("Warehouse", INT_KEY)
+USER = _declare("User", INT_KEY)
+ADDRESS = _declare("Address", INT_KEY)
+# A cart's shipping address (an Address too): the cart's token, since it is the cart's.
+CART_ADDRESS = _declare("CartAddress", TOKEN_KEY)
+CART = _declare("Cart", TOKEN_KEY)
+CART_LINE = _declare("CartLine", CART_LINE_KEY)
+ORDER = _declare("Order", INT_KEY)
+PROMOTION = _declare("Promotion", INT_KEY)
+SHIPPING_METHOD = _declare("ShippingMethod", INT_KEY)
+
+
+def decode(value: str) -> tuple[IdKind[Any], Any] | None:
+    """The kind and key of a global id this server issues; None for anything else."""
     parsed = parse_global_id(value)
-    if parsed is None or parsed[0] != expected_type:
+    if parsed is None:
         return None
-    try:
-        key = int(parsed[1])
-    except ValueError:
+    kind = KINDS.get(parsed[0])
+    if kind is None:
         return None
-    return key if 0 < key < _INT64 else None
+    key = kind.key.read(parsed[1])
+    return None if key is None else (kind, key)
 
 
 class InvalidCursor(ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from app.errors import ErrorCode, Problems
+from app.errors import ErrorCode, Problems, field_label
 
 # ISO 4217 minor-unit exponents of the currencies a shop can be configured with.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -101,9 +101,9 @@ def parse_amount(value: object, currency: str, problems: Problems, *path: str) -
         problems.add(ErrorCode.INVALID, str(exc), *path)
         return None
     if minor < 0:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} must not be negative", *path)
+        problems.add(ErrorCode.INVALID, f"{field_label(path)} must not be negative", *path)
         return None
     if minor >= MAX_AMOUNT:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} is too large", *path)
+        problems.add(ErrorCode.INVALID, f"{field_label(path)} is too large", *path)
         return None
     return minor

@@ -13,24 +13,30 @@ from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import addresses
 from app.accounts.limits import AccountLimits
-from app.accounts.models import Address
+from app.accounts.models import Address, User
 from app.accounts.permissions import Permission, Viewer, require_viewer
 from app.accounts.users import load_viewer
 from app.cache import Cache
+from app.cart.models import Cart, CartLine
 from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
 from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
+from app.checkout.models import Promotion, ShippingMethod
 from app.database import Database, UnitOfWork
+from app.loaders import rows_by
+from app.orders.models import Order
 from app.ratelimit import FailureLimiter
 from app.settings import Settings
 
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
 
 # Bounds the size of one IN (...) list; far above any page size we serve.
 MAX_BATCH = 1000
@@ -40,17 +46,22 @@ def _loader(db: Database, batch: Callable[[Database, Sequence[K]], Any]) -> Data
     return DataLoader(partial(batch, db), max_batch_size=MAX_BATCH)
 
 
+def _rows(db: Database, model: type[M], column: Any) -> DataLoader[Any, M | None]:
+    """Rows of `model` by a unique column."""
+    return DataLoader(partial(rows_by, db, model, column), max_batch_size=MAX_BATCH)
+
+
 class Loaders:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     @cached_property
     def product(self) -> DataLoader[int, Product | None]:
-        return _loader(self._db, catalog.products_by_id)
+        return _rows(self._db, Product, Product.id)
 
     @cached_property
     def product_by_slug(self) -> DataLoader[str, Product | None]:
-        return _loader(self._db, catalog.products_by_slug)
+        return _rows(self._db, Product, Product.slug)
 
     @cached_property
     def variants_by_product(self) -> DataLoader[int, list[catalog.StockedVariant]]:
@@ -58,7 +69,7 @@ class Loaders:
 
     @cached_property
     def variant(self) -> DataLoader[int, ProductVariant | None]:
-        return _loader(self._db, catalog.variants_by_id)
+        return _rows(self._db, ProductVariant, ProductVariant.id)
 
     @cached_property
     def images_by_product(self) -> DataLoader[int, list[ProductImage]]:
@@ -78,7 +89,11 @@ class Loaders:
 
     @cached_property
     def warehouse(self) -> DataLoader[int, Warehouse | None]:
-        return _loader(self._db, catalog.warehouses_by_id)
+        return _rows(self._db, Warehouse, Warehouse.id)
+
+    @cached_property
+    def user(self) -> DataLoader[int, User | None]:
+        return _rows(self._db, User, User.id)
 
     @cached_property
     def addresses_by_user(self) -> DataLoader[int, list[Address]]:
@@ -86,11 +101,35 @@ class Loaders:
 
     @cached_property
     def address(self) -> DataLoader[int, Address | None]:
-        return _loader(self._db, addresses.addresses_by_id)
+        return _rows(self._db, Address, Address.id)
 
     @cached_property
     def recommendations(self) -> DataLoader[tuple[int, int], list[Product]]:
         return _loader(self._db, catalog.recommendations)
+
+    @cached_property
+    def cart(self) -> DataLoader[int, Cart | None]:
+        return _rows(self._db, Cart, Cart.id)
+
+    @cached_property
+    def cart_by_token(self) -> DataLoader[str, Cart | None]:
+        return _rows(self._db, Cart, Cart.token)
+
+    @cached_property
+    def cart_line(self) -> DataLoader[int, CartLine | None]:
+        return _rows(self._db, CartLine, CartLine.id)
+
+    @cached_property
+    def order(self) -> DataLoader[int, Order | None]:
+        return _rows(self._db, Order, Order.id)
+
+    @cached_property
+    def promotion(self) -> DataLoader[int, Promotion | None]:
+        return _rows(self._db, Promotion, Promotion.id)
+
+    @cached_property
+    def shipping_method(self) -> DataLoader[int, ShippingMethod | None]:
+        return _rows(self._db, ShippingMethod, ShippingMethod.id)
 
 
 class Context:

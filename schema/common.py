@@ -1,9 +1,9 @@
-"""Types every domain uses: Node, Money, UserError, PageInfo."""
+"""Types every domain uses: Node, Money, UserError, Payload, PageInfo."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -11,12 +11,14 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from app.errors import DomainError, fail
 from app.errors import ErrorCode as DomainErrorCode
-from app.ids import parse_int_id
+from app.ids import IdKind
 from app.money import to_decimal
 from app.unset import UNSET
 from resolvers.context import Context
 
 CtxInfo = Info[Context, None]
+
+K = TypeVar("K")
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stable error codes.")
 
@@ -24,6 +26,11 @@ ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stab
 @strawberry.interface(description="An object with a global id; `node(id:)` fetches any of them.")
 class Node:
     id: strawberry.ID
+
+
+def node_id(kind: IdKind[K], key: K) -> strawberry.ID:
+    """The global id of an object: every type writes its `id` through its kind."""
+    return strawberry.ID(kind.encode(key))
 
 
 @strawberry.type(description="An exact amount of money.")
@@ -64,6 +71,14 @@ class UserError:
         ]
 
 
+@strawberry.interface(
+    description="What every mutation returns: its result, or the userErrors saying why "
+    "nothing was changed."
+)
+class Payload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool
@@ -75,11 +90,11 @@ class PageInfo:
 FirstArg = Annotated[int, strawberry.argument(description="How many to return, at most 100.")]
 
 
-def decode_id(value: str, type_name: str, *field: str) -> int:
-    """The key of a global id of `type_name`; NOT_FOUND (as for an unknown id) otherwise."""
-    key = parse_int_id(value, type_name)
+def decode_id(value: str, kind: IdKind[K], *field: str) -> K:
+    """The key of a global id of `kind`; NOT_FOUND (as for an unknown id) otherwise."""
+    key = kind.decode(value)
     if key is None:
-        raise fail(DomainErrorCode.NOT_FOUND, f"no {type_name} with this id", *field)
+        raise fail(DomainErrorCode.NOT_FOUND, f"no {kind.name} with this id", *field)
     return key
 
 

@@ -13,8 +13,9 @@ Two passes, each linear in the size of the document:
 
 Cost: objects 1, scalars 0; a field with a `first` argument multiplies what is
 under it by `first` (from literals *and* variables, so `first: $n` counts as
-n), a connection's `edges`/`nodes` by 1 (already counted by its `first`), any
-other list by `LIST_GUESS`. Introspection fields (`__schema`, `__type`) count
+n), a field with an `ids` list (`nodes`) by the number of ids, a connection's
+`edges`/`nodes` by 1 (already counted by its `first`), any other list by
+`LIST_GUESS`. Introspection fields (`__schema`, `__type`) count
 for neither depth nor cost: graphql-core's MaxIntrospectionDepthRule bounds them.
 """
 
@@ -307,14 +308,17 @@ class _Measurer:
         return Measure(depth, alias + below.aliases, 1 + below.fields, cost, nesting)
 
     def _multiplier(self, node: FieldNode, definition: Any, parent: Any) -> int:
-        first = None
+        arguments: dict[str, Any] = {}
         if definition.args:
             try:
-                first = get_argument_values(definition, node, self.variables).get("first")
+                arguments = get_argument_values(definition, node, self.variables)
             except (GraphQLError, TypeError, ValueError):
-                first = None  # validation reports the argument
+                arguments = {}  # validation reports the argument
+        first, ids = arguments.get("first"), arguments.get("ids")
         if isinstance(first, int) and first >= 0:
             return first
+        if isinstance(ids, list):
+            return len(ids)
         if node.name.value in _CONNECTION_LISTS and getattr(parent, "name", "").endswith(
             "Connection"
         ):

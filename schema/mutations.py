@@ -1,15 +1,17 @@
-"""The one boundary every mutation goes through: permission, unit of work, userErrors.
+"""The one boundary every mutation goes through: access, unit of work, userErrors.
 
-`@handles_errors(Permission.X)` declares the staff permission a back-office
-mutation needs; `@handles_errors()` is for customer mutations. Then:
+Mutations are declared with `schema.access.mutation(access, ...)`, which wraps
+their resolver in `mutation_boundary`:
 
+- The caller's access is checked first (`schema.access.Access`).
 - The mutation runs in one unit of work (`app.database.UnitOfWork`): resolvers
   and services write through `ctx.session()`, one transaction opened by the
   first write and committed here when the resolver returns, so the payload
   reads what was committed. Nothing else opens a write transaction.
-- Expected failures (`DomainError`) roll it back and become the payload's
-  `userErrors` (a `RecordedFailure` commits first: what it wrote must stand);
-  anything else rolls it back and is masked as an internal error.
+- Expected failures (`DomainError`, a refused access included) roll it back
+  and become the payload's `userErrors` (a `RecordedFailure` commits first:
+  what it wrote must stand); anything else rolls it back and is masked as an
+  internal error.
 - A unit of work the database rolled back as a deadlock victim (or a
   serialisation failure) is run again from the start (`retrying`).
 """
@@ -19,13 +21,15 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.accounts.permissions import Permission, require_permission
 from app.database import retrying
 from app.errors import DomainError, RecordedFailure
 from resolvers.context import Context
 from schema.common import UserError
+
+if TYPE_CHECKING:
+    from schema.access import Access
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 T = TypeVar("T")
@@ -50,7 +54,10 @@ async def in_unit_of_work(ctx: Context, run: Callable[[], Awaitable[T]], what: s
     return await retrying(attempt, what)
 
 
-def handles_errors(permission: Permission | None = None) -> Callable[[F], F]:
+def mutation_boundary(access: Access) -> Callable[[F], F]:
+    """Wraps a mutation resolver: `access` checked, one unit of work, domain errors as
+    the userErrors of the payload type the resolver is annotated to return."""
+
     def decorate(resolver: F) -> F:
         payload_type: list[type] = []
 
@@ -58,8 +65,7 @@ def handles_errors(permission: Permission | None = None) -> Callable[[F], F]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             info = kwargs["info"]
             try:
-                if permission is not None:
-                    require_permission(await info.context.viewer(), permission)
+                await access.require(info.context)
                 return await in_unit_of_work(
                     info.context, lambda: resolver(*args, **kwargs), info.field_name
                 )

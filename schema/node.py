@@ -1,86 +1,187 @@
-"""`node(id:)`: any object by its global id, with the same visibility as its own field."""
+"""`node(id:)` and `nodes(ids:)`: any object by its global id, for whoever may see it.
+
+`SOURCES` is the registry: for each kind of id (`app.ids`), the GraphQL type its
+objects are and the batch that fetches them through the request's dataloaders,
+with the same visibility as everywhere else. Importing this module fails if a
+kind of id has no source, and a test fails if a type implementing `Node` has
+none, so no kind and no type can be forgotten.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from app.accounts.permissions import SEE_INVENTORY
-from app.ids import parse_global_id
-from resolvers import orders as resolve_orders
+from app import ids
+from app.errors import ErrorCode, fail
+from resolvers import nodes as resolve_nodes
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.accounts import users as resolve_users
 from resolvers.catalog import products as resolve_products
-from resolvers.context import Context
+from resolvers.catalog import warehouses as resolve_warehouses
+from schema.access import PUBLIC, query
 from schema.accounts.types import Address, User
+from schema.cart.types import Cart, CartLine, cart_lines
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
+from schema.checkout.types import Promotion, ShippingMethod
 from schema.common import CtxInfo, Node
 from schema.orders.types import Order
 
+K = TypeVar("K")
+R = TypeVar("R")
 
-async def _product(ctx: Context, key: int) -> Node | None:
-    row = await resolve_products.product_by_id(ctx, key)
-    return Product.from_model(row, ctx.currency) if row else None
+# One request asks for at most this many ids (a page, as for `first`).
+MAX_NODES = 100
 
-
-async def _variant(ctx: Context, key: int) -> Node | None:
-    row = await resolve_products.variant_by_id(ctx, key)
-    return ProductVariant.from_model(row, ctx.currency) if row else None
+Fetch = Callable[[CtxInfo, list[K]], Awaitable[Sequence[Node | None]]]
 
 
-async def _category(ctx: Context, key: int) -> Node | None:
-    tree = await ctx.category_tree()
-    node = tree.get(key)
-    return Category.from_node(node, tree) if node else None
+@dataclass(frozen=True, slots=True)
+class NodeSource(Generic[K]):
+    """Where the objects of one kind of id come from: `fetch` takes a batch of keys and
+    returns one object per key, in key order, None where unknown or not visible."""
+
+    kind: ids.IdKind[K]
+    type: type[Node]
+    fetch: Fetch[K]
 
 
-async def _warehouse(ctx: Context, key: int) -> Node | None:
-    if not await ctx.can(SEE_INVENTORY):
-        return None
-    row = await ctx.loaders.warehouse.load(key)
-    return Warehouse.from_model(row) if row else None
+def _each(rows: Sequence[R | None], build: Callable[[R], Node | None]) -> list[Node | None]:
+    return [build(row) if row is not None else None for row in rows]
 
 
-async def _address(ctx: Context, key: int) -> Node | None:
-    row = await resolve_addresses.by_id(ctx, key)
-    return Address.from_model(row) if row else None
+async def _products(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    currency = info.context.currency
+    rows = await resolve_products.products_by_ids(info.context, keys)
+    return _each(rows, lambda row: Product.from_model(row, currency))
 
 
-async def _user(ctx: Context, key: int) -> Node | None:
-    viewer = await resolve_users.by_id(ctx, key)
-    return User.from_viewer(viewer) if viewer else None
+async def _variants(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    currency = info.context.currency
+    rows = await resolve_products.variants_by_ids(info.context, keys)
+    return _each(rows, lambda row: ProductVariant.from_model(row, currency))
 
 
-async def _order(ctx: Context, key: int) -> Node | None:
-    row = await resolve_orders.by_id(ctx, key)
-    return Order.from_model(row) if row else None
+async def _categories(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    tree = await info.context.category_tree()
+    return [Category.find(tree, key) for key in keys]
 
 
-_RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
-    "Product": _product,
-    "ProductVariant": _variant,
-    "Category": _category,
-    "Warehouse": _warehouse,
-    "Address": _address,
-    "User": _user,
-    "Order": _order,
+async def _warehouses(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_warehouses.by_ids(info.context, keys), Warehouse.from_model)
+
+
+async def _users(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_users.by_ids(info.context, keys), User.from_viewer)
+
+
+async def _addresses(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_addresses.by_ids(info.context, keys), Address.from_model)
+
+
+async def _cart_addresses(info: CtxInfo, tokens: list[str]) -> list[Node | None]:
+    carts = await resolve_nodes.carts_by_tokens(info.context, tokens)
+    return _each(
+        carts,
+        lambda cart: (
+            Address.of_cart(cart.token, cart.shipping_address) if cart.shipping_address else None
+        ),
+    )
+
+
+async def _carts(info: CtxInfo, tokens: list[str]) -> list[Node | None]:
+    views = await resolve_nodes.cart_views_by_tokens(info.context, tokens)
+    return _each(views, lambda view: Cart.from_view(view, info))
+
+
+async def _cart_lines(info: CtxInfo, keys: list[ids.CartLineKey]) -> list[Node | None]:
+    found = await resolve_nodes.cart_lines_by_keys(info.context, keys)
+    currency = info.context.currency
+    return _each(found, lambda pair: cart_lines(pair[0], currency).get(pair[1]))
+
+
+async def _orders(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_nodes.orders_by_ids(info.context, keys), Order.from_model)
+
+
+async def _promotions(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    currency = info.context.currency
+    rows = await resolve_nodes.promotions_by_ids(info.context, keys)
+    return _each(rows, lambda row: Promotion.from_model(row, currency))
+
+
+async def _shipping_methods(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    currency = info.context.currency
+    rows = await resolve_nodes.shipping_methods_by_ids(info.context, keys)
+    return _each(rows, lambda row: ShippingMethod.from_model(row, currency))
+
+
+SOURCES: dict[ids.IdKind[Any], NodeSource[Any]] = {
+    source.kind: source
+    for source in (
+        NodeSource(ids.PRODUCT, Product, _products),
+        NodeSource(ids.PRODUCT_VARIANT, ProductVariant, _variants),
+        NodeSource(ids.CATEGORY, Category, _categories),
+        NodeSource(ids.WAREHOUSE, Warehouse, _warehouses),
+        NodeSource(ids.USER, User, _users),
+        NodeSource(ids.ADDRESS, Address, _addresses),
+        NodeSource(ids.CART_ADDRESS, Address, _cart_addresses),
+        NodeSource(ids.CART, Cart, _carts),
+        NodeSource(ids.CART_LINE, CartLine, _cart_lines),
+        NodeSource(ids.ORDER, Order, _orders),
+        NodeSource(ids.PROMOTION, Promotion, _promotions),
+        NodeSource(ids.SHIPPING_METHOD, ShippingMethod, _shipping_methods),
+    )
 }
+_UNSOURCED = set(ids.KINDS.values()) - set(SOURCES)
+if _UNSOURCED:
+    raise RuntimeError(f"ids with no node source: {sorted(k.name for k in _UNSOURCED)}")
+
+
+async def resolve(info: CtxInfo, values: Sequence[str]) -> list[Node | None]:
+    """The object of each id, in order; one batch per kind, whatever the number of ids."""
+    if len(values) > MAX_NODES:
+        raise fail(ErrorCode.INVALID, f"ask for at most {MAX_NODES} ids at once", "ids")
+    # Positions of each key of each kind: an id asked for twice is fetched once.
+    wanted: dict[ids.IdKind[Any], dict[Any, list[int]]] = {}
+    for position, value in enumerate(values):
+        found = ids.decode(value)
+        if found is not None:
+            kind, key = found
+            wanted.setdefault(kind, {}).setdefault(key, []).append(position)
+    results: list[Node | None] = [None] * len(values)
+
+    async def fetch(kind: ids.IdKind[Any], positions: dict[Any, list[int]]) -> None:
+        keys = list(positions)
+        objects = await SOURCES[kind].fetch(info, keys)
+        for key, found in zip(keys, objects, strict=True):
+            for position in positions[key]:
+                results[position] = found
+
+    await asyncio.gather(*(fetch(kind, positions) for kind, positions in wanted.items()))
+    return results
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(
-        description="Any object by its global id; null if unknown or not yours to see."
-    )
+    @query(PUBLIC, "Any object by its global id; null if unknown or not yours to see.")
     async def node(self, info: CtxInfo, id: strawberry.ID) -> Node | None:
-        parsed = parse_global_id(id)
-        if parsed is None or parsed[0] not in _RESOLVERS:
-            return None
-        try:
-            key = int(parsed[1])
-        except ValueError:
-            return None
-        if not 0 < key < 2**63:
-            return None
-        return await _RESOLVERS[parsed[0]](info.context, key)
+        return (await resolve(info, [id]))[0]
+
+    @query(
+        PUBLIC,
+        f"Objects by their global ids (at most {MAX_NODES}), in the order asked; null for "
+        "each one unknown or not yours to see.",
+    )
+    async def nodes(
+        self,
+        info: CtxInfo,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description=f"At most {MAX_NODES}.")
+        ],
+    ) -> list[Node | None]:
+        return await resolve(info, ids)

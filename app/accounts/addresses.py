@@ -16,7 +16,7 @@ from app.accounts.permissions import Viewer, require_owner
 from app.accounts.users import lock_user
 from app.countries import normalize_country
 from app.database import Database
-from app.errors import ErrorCode, Problems, fail
+from app.errors import ErrorCode, Problems, fail, field_label
 
 MAX_ADDRESSES = 50
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{4,32}$")
@@ -46,25 +46,20 @@ class AddressData:
     phone: str = ""
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def clean_address(data: AddressData, *field: str) -> AddressData:
     """Trimmed, with the country code upper-cased; every problem reported at once."""
     values = {f.name: getattr(data, f.name).strip() for f in fields(AddressData)}
     problems = Problems()
     for name in _REQUIRED:
         if not values[name]:
-            problems.add(ErrorCode.REQUIRED, f"{_camel(name)} is required", *field, _camel(name))
+            problems.add(ErrorCode.REQUIRED, f"{field_label([name])} is required", *field, name)
     for name, limit in _LIMITS.items():
         if len(values[name]) > limit:
             problems.add(
                 ErrorCode.INVALID,
-                f"{_camel(name)} may have at most {limit} characters",
+                f"{field_label([name])} may have at most {limit} characters",
                 *field,
-                _camel(name),
+                name,
             )
     if values["country"]:
         country = normalize_country(values["country"])
@@ -148,13 +143,6 @@ async def addresses_by_user(db: Database, user_ids: Sequence[int]) -> list[list[
     for row in rows:
         grouped[row.user_id].append(row)
     return [grouped[user_id] for user_id in user_ids]
-
-
-async def addresses_by_id(db: Database, ids: Sequence[int]) -> list[Address | None]:
-    async with db.session() as session:
-        rows = (await session.exec(select(Address).where(col(Address.id).in_(ids)))).all()
-    found = {row.id: row for row in rows}
-    return [found.get(key) for key in ids]
 
 
 async def _clear_default(session: AsyncSession, user_id: int) -> None:

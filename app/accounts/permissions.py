@@ -60,10 +60,6 @@ def require_permission(viewer: Viewer | None, permission: Permission) -> Viewer:
     return viewer
 
 
-def is_staff(viewer: Viewer | None) -> bool:
-    return viewer is not None and viewer.is_staff
-
-
 def require_viewer(viewer: Viewer | None) -> Viewer:
     """The signed-in viewer; UNAUTHENTICATED for anonymous callers."""
     if viewer is None:

@@ -17,9 +17,9 @@ from app.accounts.permissions import Permission, Viewer
 from app.accounts.tokens import TokenError, read_access_token
 from app.cache import Cache
 from app.database import Database, after_commit, flush_unique
-from app.errors import DomainError, ErrorCode, Problems, fail
+from app.errors import DomainError, ErrorCode, Problems, fail, field_label
 
-_PERMISSION_NAMES = frozenset(p.value for p in Permission)
+_PERMISSION_NAMES: frozenset[str] = frozenset(Permission)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -177,9 +177,11 @@ def _email_problems(email: str, problems: Problems) -> None:
 
 
 def _name_problems(first_name: str, last_name: str, problems: Problems) -> None:
-    for value, name in ((first_name, "firstName"), (last_name, "lastName")):
+    for value, name in ((first_name, "first_name"), (last_name, "last_name")):
         if len(value) > 100:
-            problems.add(ErrorCode.INVALID, f"{name} may have at most 100 characters", name)
+            problems.add(
+                ErrorCode.INVALID, f"{field_label([name])} may have at most 100 characters", name
+            )
 
 
 def _taken(email: str, *field: str) -> DomainError:

@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.cache import Cache
 from app.catalog.common import SLUG_RULE, is_valid_slug, require_unique, slugify
 from app.catalog.models import Category, Product, ProductStatus
-from app.database import Database, flush_unique
+from app.database import Database, after_commit, flush_unique
 from app.errors import ErrorCode, Problems, fail
 from app.unset import UNSET, Maybe
 
@@ -154,67 +155,63 @@ def _check(changes: CategoryChanges, problems: Problems, creating: bool) -> None
 
 
 async def create_category(
-    db: Database, cache: Cache, changes: CategoryChanges, now: datetime
+    session: AsyncSession, cache: Cache, changes: CategoryChanges, now: datetime
 ) -> Category:
     problems = Problems()
     if changes.slug is UNSET and changes.name:
         changes.slug = slugify(changes.name)
     _check(changes, problems, creating=True)
     problems.raise_if_any()
-    async with db.transaction() as session:
-        if (
-            changes.parent_id not in (UNSET, None)
-            and await session.get(Category, changes.parent_id) is None
-        ):
-            raise fail(
-                ErrorCode.NOT_FOUND, "the parent category does not exist", "input", "parentId"
-            )
-        await require_unique(session, Category.slug, str(changes.slug), None, "input", "slug")
-        category = Category(
-            name=str(changes.name).strip(),
-            slug=str(changes.slug),
-            description=changes.description or "",
-            parent_id=changes.parent_id or None,
-            position=changes.position if changes.position is not UNSET else 0,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(category)
-        await flush_unique(session, "input", "slug")
-    await invalidate_tree(cache)
+    if (
+        changes.parent_id not in (UNSET, None)
+        and await session.get(Category, changes.parent_id) is None
+    ):
+        raise fail(ErrorCode.NOT_FOUND, "the parent category does not exist", "input", "parent_id")
+    await require_unique(session, Category.slug, str(changes.slug), None, "input", "slug")
+    category = Category(
+        name=str(changes.name).strip(),
+        slug=str(changes.slug),
+        description=changes.description or "",
+        parent_id=changes.parent_id or None,
+        position=changes.position if changes.position is not UNSET else 0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(category)
+    await flush_unique(session, "input", "slug")
+    after_commit(session, lambda: invalidate_tree(cache))
     return category
 
 
 async def update_category(
-    db: Database, cache: Cache, category_id: int, changes: CategoryChanges, now: datetime
+    session: AsyncSession, cache: Cache, category_id: int, changes: CategoryChanges, now: datetime
 ) -> Category:
     problems = Problems()
     _check(changes, problems, creating=False)
     problems.raise_if_any()
-    async with db.transaction() as session:
-        category = await session.get(Category, category_id)
-        if category is None:
-            raise fail(ErrorCode.NOT_FOUND, "no category with this id", "id")
-        if changes.parent_id is not UNSET:
-            await _check_parent(session, category_id, changes.parent_id)
-            category.parent_id = changes.parent_id
-        if changes.slug is not UNSET and changes.slug != category.slug:
-            await require_unique(session, Category.slug, changes.slug, category_id, "input", "slug")
-            category.slug = changes.slug
-        if changes.name is not UNSET:
-            category.name = str(changes.name).strip()
-        if changes.description is not UNSET:
-            category.description = changes.description or ""
-        if changes.position is not UNSET:
-            category.position = changes.position
-        category.updated_at = now
-        session.add(category)
-        await flush_unique(session, "input", "slug")
-    await invalidate_tree(cache)
+    category = await session.get(Category, category_id)
+    if category is None:
+        raise fail(ErrorCode.NOT_FOUND, "no category with this id", "id")
+    if changes.parent_id is not UNSET:
+        await _check_parent(session, category_id, changes.parent_id)
+        category.parent_id = changes.parent_id
+    if changes.slug is not UNSET and changes.slug != category.slug:
+        await require_unique(session, Category.slug, changes.slug, category_id, "input", "slug")
+        category.slug = changes.slug
+    if changes.name is not UNSET:
+        category.name = str(changes.name).strip()
+    if changes.description is not UNSET:
+        category.description = changes.description or ""
+    if changes.position is not UNSET:
+        category.position = changes.position
+    category.updated_at = now
+    session.add(category)
+    await flush_unique(session, "input", "slug")
+    after_commit(session, lambda: invalidate_tree(cache))
     return category
 
 
-async def _check_parent(session: Any, category_id: int, parent_id: int | None) -> None:
+async def _check_parent(session: AsyncSession, category_id: int, parent_id: int | None) -> None:
     """A parent must exist and must not be the category itself or under it."""
     if parent_id is None:
         return
@@ -223,12 +220,12 @@ async def _check_parent(session: Any, category_id: int, parent_id: int | None) -
     while current is not None and current not in seen:
         if current == category_id:
             raise fail(
-                ErrorCode.INVALID, "a category cannot be moved under itself", "input", "parentId"
+                ErrorCode.INVALID, "a category cannot be moved under itself", "input", "parent_id"
             )
         seen.add(current)
         row = await session.get(Category, current)
         if row is None:
             raise fail(
-                ErrorCode.NOT_FOUND, "the parent category does not exist", "input", "parentId"
+                ErrorCode.NOT_FOUND, "the parent category does not exist", "input", "parent_id"
             )
         current = row.parent_id

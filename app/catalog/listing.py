@@ -35,7 +35,7 @@ class ProductSort(StrEnum):
 class ProductFilter:
     """What a listing may contain. `category_ids=()` matches nothing."""
 
-    statuses: frozenset[str] = frozenset({ProductStatus.PUBLISHED.value})
+    statuses: frozenset[str] = frozenset({ProductStatus.PUBLISHED})
     category_ids: tuple[int, ...] | None = None
     search: str | None = None
     min_price: int | None = None

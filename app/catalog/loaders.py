@@ -25,7 +25,6 @@ from app.catalog.models import (
     ProductTag,
     ProductVariant,
     Stock,
-    Warehouse,
 )
 from app.database import Database
 
@@ -44,22 +43,6 @@ def _grouped(keys: Sequence[K], pairs: list[tuple[K, R]]) -> list[list[R]]:
     for key, value in pairs:
         groups[key].append(value)
     return [groups.get(k, []) for k in keys]
-
-
-async def products_by_id(db: Database, ids: Sequence[int]) -> list[Product | None]:
-    async with db.session() as session:
-        rows = (await session.exec(select(Product).where(col(Product.id).in_(ids)))).scalars().all()
-    return _by_key(ids, {p.id: p for p in rows})
-
-
-async def products_by_slug(db: Database, slugs: Sequence[str]) -> list[Product | None]:
-    async with db.session() as session:
-        rows = (
-            (await session.exec(select(Product).where(col(Product.slug).in_(slugs))))
-            .scalars()
-            .all()
-        )
-    return _by_key(slugs, {p.slug: p for p in rows})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +78,6 @@ async def variants_by_product(
     return _grouped(
         product_ids, [(v.product_id, StockedVariant(v, int(units))) for v, units in rows]
     )
-
-
-async def variants_by_id(db: Database, ids: Sequence[int]) -> list[ProductVariant | None]:
-    async with db.session() as session:
-        rows = (
-            (await session.exec(select(ProductVariant).where(col(ProductVariant.id).in_(ids))))
-            .scalars()
-            .all()
-        )
-    return _by_key(ids, {v.id: v for v in rows})
 
 
 async def images_by_product(db: Database, product_ids: Sequence[int]) -> list[list[ProductImage]]:
@@ -173,16 +146,6 @@ async def stocks_by_variant(db: Database, variant_ids: Sequence[int]) -> list[li
     return _grouped(variant_ids, [(s.variant_id, s) for s in rows])
 
 
-async def warehouses_by_id(db: Database, ids: Sequence[int]) -> list[Warehouse | None]:
-    async with db.session() as session:
-        rows = (
-            (await session.exec(select(Warehouse).where(col(Warehouse.id).in_(ids))))
-            .scalars()
-            .all()
-        )
-    return _by_key(ids, {w.id: w for w in rows})
-
-
 async def recommendations(db: Database, keys: Sequence[tuple[int, int]]) -> list[list[Product]]:
     """For (product id, how many): published products of the same category, best first.
 
@@ -224,7 +187,7 @@ async def recommendations(db: Database, keys: Sequence[tuple[int, int]]) -> list
             other,
             (col(other.category_id) == col(source.category_id))
             & (col(other.id) != col(source.id))
-            & (col(other.status) == ProductStatus.PUBLISHED.value),
+            & (col(other.status) == ProductStatus.PUBLISHED),
         )
         .where(col(source.id).in_({pid for pid, _ in keys}))
         .subquery("ranked")

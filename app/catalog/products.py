@@ -1,7 +1,8 @@
 """Back-office writes to products, variants and stock.
 
 Every write validates all of its input first (so the client hears of every
-problem at once), then runs in one transaction; a failure changes nothing.
+problem at once), then writes through the caller's session: one transaction (a
+mutation's unit of work) that a failure rolls back whole.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from app.catalog.models import (
     Stock,
     Warehouse,
 )
-from app.database import Database, flush_unique
-from app.errors import ErrorCode, Problems, fail
+from app.database import Database, after_commit, flush_unique
+from app.errors import ErrorCode, Problems, fail, field_label
 from app.money import parse_amount
 from app.unset import UNSET, Maybe
 
@@ -108,13 +109,15 @@ def _text(
 ) -> None:
     if value is UNSET:
         if required:
-            problems.add(ErrorCode.REQUIRED, f"{path[-1]} is required", *path)
+            problems.add(ErrorCode.REQUIRED, f"{field_label(path)} is required", *path)
         return
     text = value if isinstance(value, str) else ""
     if required and not text.strip():
-        problems.add(ErrorCode.REQUIRED, f"{path[-1]} must not be empty", *path)
+        problems.add(ErrorCode.REQUIRED, f"{field_label(path)} must not be empty", *path)
     elif len(text) > limit:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} is longer than {limit} characters", *path)
+        problems.add(
+            ErrorCode.INVALID, f"{field_label(path)} is longer than {limit} characters", *path
+        )
 
 
 def _attributes(attributes: object, problems: Problems, *path: str) -> None:
@@ -129,7 +132,9 @@ def _attributes(attributes: object, problems: Problems, *path: str) -> None:
 
 def _count(value: object, problems: Problems, *path: str) -> None:
     if isinstance(value, int) and not 0 <= value <= MAX_QUANTITY:
-        problems.add(ErrorCode.INVALID, f"{path[-1]} must be between 0 and {MAX_QUANTITY}", *path)
+        problems.add(
+            ErrorCode.INVALID, f"{field_label(path)} must be between 0 and {MAX_QUANTITY}", *path
+        )
 
 
 def _check_product(changes: ProductChanges, problems: Problems, creating: bool) -> None:
@@ -139,8 +144,8 @@ def _check_product(changes: ProductChanges, problems: Problems, creating: bool) 
     if changes.slug not in (UNSET, None) and not is_valid_slug(str(changes.slug)):
         problems.add(ErrorCode.INVALID, SLUG_RULE, "input", "slug")
     _text(changes.description, 100_000, problems, "input", "description")
-    _text(changes.seo_title, 300, problems, "input", "seoTitle")
-    _text(changes.seo_description, 1000, problems, "input", "seoDescription")
+    _text(changes.seo_title, 300, problems, "input", "seo_title")
+    _text(changes.seo_description, 1000, problems, "input", "seo_description")
     if isinstance(changes.tags, list):
         tags = normalize_tags(changes.tags)
         if len(tags) > MAX_TAGS:
@@ -180,9 +185,11 @@ def _check_variant(
         problems.add(ErrorCode.REQUIRED, "price cannot be removed", *path, "price")
     _text(changes.name, 300, problems, *path, "name")
     price = parse_amount(changes.price, currency, problems, *path, "price")
-    compare_at = parse_amount(changes.compare_at_price, currency, problems, *path, "compareAtPrice")
-    _count(changes.weight_grams, problems, *path, "weightGrams")
-    _count(changes.low_stock_threshold, problems, *path, "lowStockThreshold")
+    compare_at = parse_amount(
+        changes.compare_at_price, currency, problems, *path, "compare_at_price"
+    )
+    _count(changes.weight_grams, problems, *path, "weight_grams")
+    _count(changes.low_stock_threshold, problems, *path, "low_stock_threshold")
     _attributes(changes.attributes, problems, *path, "attributes")
     warehouses: set[int] = set()
     for i, level in enumerate(changes.stock):
@@ -201,7 +208,7 @@ def _attribute_rows(attributes: list[Attribute] | None) -> list[dict[str, str]]:
 
 
 async def create_product(
-    db: Database,
+    session: AsyncSession,
     currency: str,
     changes: ProductChanges,
     variants: list[VariantChanges],
@@ -231,97 +238,94 @@ async def create_product(
             )
     problems.raise_if_any()
 
-    async with db.transaction() as session:
-        await _require_category(session, changes.category_id)
-        await require_unique(session, Product.slug, str(changes.slug), None, "input", "slug")
-        await _require_free_skus(session, skus)
-        await _require_warehouses(session, variants)
-        product = Product(
-            name=str(changes.name).strip(),
-            slug=str(changes.slug),
-            description=changes.description or "",
-            category_id=changes.category_id or None,
-            seo_title=changes.seo_title or "",
-            seo_description=changes.seo_description or "",
-            attributes=_attribute_rows(changes.attributes or None),
-            status=ProductStatus.DRAFT.value,
+    await _require_category(session, changes.category_id)
+    await require_unique(session, Product.slug, str(changes.slug), None, "input", "slug")
+    await _require_free_skus(session, skus)
+    await _require_warehouses(session, variants)
+    product = Product(
+        name=str(changes.name).strip(),
+        slug=str(changes.slug),
+        description=changes.description or "",
+        category_id=changes.category_id or None,
+        seo_title=changes.seo_title or "",
+        seo_description=changes.seo_description or "",
+        attributes=_attribute_rows(changes.attributes or None),
+        status=ProductStatus.DRAFT,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(product)
+    await flush_unique(session, "input", "slug")
+    assert product.id is not None
+    await _replace_tags(session, product, changes.tags or [])
+    await _replace_images(session, product.id, changes.images or [])
+    rows = []
+    for position, (spec, (price, compare_at)) in enumerate(zip(variants, prices, strict=True)):
+        variant = ProductVariant(
+            product_id=product.id,
+            sku=str(spec.sku).strip(),
+            name=spec.name or "",
+            price=price or 0,
+            compare_at_price=compare_at,
+            weight_grams=_or_default(spec.weight_grams, 0),
+            low_stock_threshold=_or_default(spec.low_stock_threshold, DEFAULT_LOW_STOCK),
+            reserve_on_add=bool(spec.reserve_on_add),
+            attributes=_attribute_rows(spec.attributes or None),
+            position=position,
             created_at=now,
             updated_at=now,
         )
-        session.add(product)
-        await flush_unique(session, "input", "slug")
-        assert product.id is not None
-        await _replace_tags(session, product, changes.tags or [])
-        await _replace_images(session, product.id, changes.images or [])
-        rows = []
-        for position, (spec, (price, compare_at)) in enumerate(zip(variants, prices, strict=True)):
-            variant = ProductVariant(
-                product_id=product.id,
-                sku=str(spec.sku).strip(),
-                name=spec.name or "",
-                price=price or 0,
-                compare_at_price=compare_at,
-                weight_grams=_or_default(spec.weight_grams, 0),
-                low_stock_threshold=_or_default(spec.low_stock_threshold, DEFAULT_LOW_STOCK),
-                reserve_on_add=bool(spec.reserve_on_add),
-                attributes=_attribute_rows(spec.attributes or None),
-                position=position,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(variant)
-            rows.append((variant, spec.stock))
-        await flush_unique(session, "input", "variants")
-        session.add_all(
-            Stock(
-                variant_id=variant.id,
-                warehouse_id=level.warehouse_id,
-                quantity=level.quantity,
-                updated_at=now,
-            )
-            for variant, levels in rows
-            for level in levels
+        session.add(variant)
+        rows.append((variant, spec.stock))
+    await flush_unique(session, "input", "variants")
+    session.add_all(
+        Stock(
+            variant_id=variant.id,
+            warehouse_id=level.warehouse_id,
+            quantity=level.quantity,
+            updated_at=now,
         )
-        await _refresh_price_bounds(session, product.id)
-        await session.refresh(product)
+        for variant, levels in rows
+        for level in levels
+    )
+    await _refresh_price_bounds(session, product.id)
+    await session.refresh(product)
     return product
 
 
 async def update_product(
-    db: Database, cache: Cache, product_id: int, changes: ProductChanges, now: datetime
+    session: AsyncSession, cache: Cache, product_id: int, changes: ProductChanges, now: datetime
 ) -> Product:
     problems = Problems()
     if changes.slug is None:
         problems.add(ErrorCode.INVALID, "slug cannot be removed", "input", "slug")
     _check_product(changes, problems, creating=False)
     problems.raise_if_any()
-    async with db.transaction() as session:
-        product = await _get_product(session, product_id)
-        counts_change = False
-        if changes.category_id is not UNSET and changes.category_id != product.category_id:
-            await _require_category(session, changes.category_id)
-            counts_change = product.status == ProductStatus.PUBLISHED
-            product.category_id = changes.category_id
-        if isinstance(changes.slug, str) and changes.slug != product.slug:
-            await require_unique(session, Product.slug, changes.slug, product_id, "input", "slug")
-            product.slug = changes.slug
-        if isinstance(changes.name, str):
-            product.name = changes.name.strip()
-        for attr in ("description", "seo_title", "seo_description"):
-            value = getattr(changes, attr)
-            if value is not UNSET:
-                setattr(product, attr, value or "")
-        if changes.attributes is not UNSET:
-            product.attributes = _attribute_rows(changes.attributes)
-        if changes.tags is not UNSET:
-            await _replace_tags(session, product, changes.tags or [])
-        if changes.images is not UNSET:
-            await _replace_images(session, product_id, changes.images or [])
-        product.updated_at = now
-        session.add(product)
-        await flush_unique(session, "input", "slug")
-    if counts_change:
-        await invalidate_tree(cache)
+    product = await _get_product(session, product_id)
+    if changes.category_id is not UNSET and changes.category_id != product.category_id:
+        await _require_category(session, changes.category_id)
+        if product.status == ProductStatus.PUBLISHED:
+            # The published counts of the category tree move with the product.
+            after_commit(session, lambda: invalidate_tree(cache))
+        product.category_id = changes.category_id
+    if isinstance(changes.slug, str) and changes.slug != product.slug:
+        await require_unique(session, Product.slug, changes.slug, product_id, "input", "slug")
+        product.slug = changes.slug
+    if isinstance(changes.name, str):
+        product.name = changes.name.strip()
+    for attr in ("description", "seo_title", "seo_description"):
+        value = getattr(changes, attr)
+        if value is not UNSET:
+            setattr(product, attr, value or "")
+    if changes.attributes is not UNSET:
+        product.attributes = _attribute_rows(changes.attributes)
+    if changes.tags is not UNSET:
+        await _replace_tags(session, product, changes.tags or [])
+    if changes.images is not UNSET:
+        await _replace_images(session, product_id, changes.images or [])
+    product.updated_at = now
+    session.add(product)
+    await flush_unique(session, "input", "slug")
     return product
 
 
@@ -334,39 +338,34 @@ _TRANSITIONS: dict[ProductStatus, frozenset[ProductStatus]] = {
 
 
 async def set_product_status(
-    db: Database, cache: Cache, product_id: int, target: ProductStatus, now: datetime
+    session: AsyncSession, cache: Cache, product_id: int, target: ProductStatus, now: datetime
 ) -> Product:
     """Move a product to `target`; asking for the status it already has is a no-op."""
-    async with db.transaction() as session:
-        product = await _get_product(session, product_id)
-        current = ProductStatus(product.status)
-        if current == target:
-            return product
-        if target not in _TRANSITIONS[current]:
-            raise fail(
-                ErrorCode.INVALID_STATE,
-                f"a {current.value} product cannot become {target.value}",
-                "id",
-            )
-        if target == ProductStatus.PUBLISHED and product.min_price is None:
-            raise fail(
-                ErrorCode.INVALID, "a product needs at least one variant to be published", "id"
-            )
-        values: dict[str, object] = {"status": target.value, "updated_at": now}
-        if target == ProductStatus.PUBLISHED and product.published_at is None:
-            values["published_at"] = now
-        # Conditional on the status read above: a concurrent change makes this fail cleanly.
-        moved = await session.exec(
-            update(Product)
-            .where(col(Product.id) == product_id, col(Product.status) == current.value)
-            .values(**values)
+    product = await _get_product(session, product_id)
+    current = ProductStatus(product.status)
+    if current == target:
+        return product
+    if target not in _TRANSITIONS[current]:
+        raise fail(
+            ErrorCode.INVALID_STATE,
+            f"a {current.value} product cannot become {target.value}",
+            "id",
         )
-        if moved.rowcount != 1:
-            raise fail(
-                ErrorCode.INVALID_STATE, "the product was changed meanwhile; try again", "id"
-            )
-        await session.refresh(product)
-    await invalidate_tree(cache)
+    if target == ProductStatus.PUBLISHED and product.min_price is None:
+        raise fail(ErrorCode.INVALID, "a product needs at least one variant to be published", "id")
+    values: dict[str, object] = {"status": target, "updated_at": now}
+    if target == ProductStatus.PUBLISHED and product.published_at is None:
+        values["published_at"] = now
+    # Conditional on the status read above: a concurrent change makes this fail cleanly.
+    moved = await session.exec(
+        update(Product)
+        .where(col(Product.id) == product_id, col(Product.status) == current)
+        .values(**values)
+    )
+    if moved.rowcount != 1:
+        raise fail(ErrorCode.INVALID_STATE, "the product was changed meanwhile; try again", "id")
+    await session.refresh(product)
+    after_commit(session, lambda: invalidate_tree(cache))
     return product
 
 
@@ -379,7 +378,7 @@ async def _get_product(session: AsyncSession, product_id: int) -> Product:
 
 async def _require_category(session: AsyncSession, category_id: int | object | None) -> None:
     if isinstance(category_id, int) and await session.get(Category, category_id) is None:
-        raise fail(ErrorCode.NOT_FOUND, "the category does not exist", "input", "categoryId")
+        raise fail(ErrorCode.NOT_FOUND, "the category does not exist", "input", "category_id")
 
 
 async def _require_free_skus(session: AsyncSession, skus: list[str]) -> None:
@@ -423,7 +422,7 @@ async def _require_warehouses(session: AsyncSession, variants: list[VariantChang
                     str(i),
                     "stock",
                     str(j),
-                    "warehouseId",
+                    "warehouse_id",
                 )
     problems.raise_if_any()
 
@@ -465,33 +464,32 @@ async def _refresh_price_bounds(session: AsyncSession, product_id: int) -> None:
 
 
 async def update_variant(
-    db: Database, currency: str, variant_id: int, changes: VariantChanges, now: datetime
+    session: AsyncSession, currency: str, variant_id: int, changes: VariantChanges, now: datetime
 ) -> ProductVariant:
     problems = Problems()
     price, compare_at = _check_variant(changes, currency, problems, ("input",), creating=False)
     problems.raise_if_any()
-    async with db.transaction() as session:
-        variant = await session.get(ProductVariant, variant_id)
-        if variant is None:
-            raise fail(ErrorCode.NOT_FOUND, "no variant with this id", "id")
-        if price is not None:
-            variant.price = price
-        if changes.compare_at_price is not UNSET:
-            variant.compare_at_price = compare_at
-        if changes.name is not UNSET:
-            variant.name = changes.name or ""
-        if changes.weight_grams not in (UNSET, None):
-            variant.weight_grams = changes.weight_grams
-        if changes.low_stock_threshold not in (UNSET, None):
-            variant.low_stock_threshold = changes.low_stock_threshold
-        if changes.reserve_on_add not in (UNSET, None):
-            variant.reserve_on_add = changes.reserve_on_add
-        if changes.attributes is not UNSET:
-            variant.attributes = _attribute_rows(changes.attributes)
-        variant.updated_at = now
-        session.add(variant)
-        if price is not None:
-            await _refresh_price_bounds(session, variant.product_id)
+    variant = await session.get(ProductVariant, variant_id)
+    if variant is None:
+        raise fail(ErrorCode.NOT_FOUND, "no variant with this id", "id")
+    if price is not None:
+        variant.price = price
+    if changes.compare_at_price is not UNSET:
+        variant.compare_at_price = compare_at
+    if changes.name is not UNSET:
+        variant.name = changes.name or ""
+    if changes.weight_grams not in (UNSET, None):
+        variant.weight_grams = changes.weight_grams
+    if changes.low_stock_threshold not in (UNSET, None):
+        variant.low_stock_threshold = changes.low_stock_threshold
+    if changes.reserve_on_add not in (UNSET, None):
+        variant.reserve_on_add = changes.reserve_on_add
+    if changes.attributes is not UNSET:
+        variant.attributes = _attribute_rows(changes.attributes)
+    variant.updated_at = now
+    session.add(variant)
+    if price is not None:
+        await _refresh_price_bounds(session, variant.product_id)
     return variant
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.accounts import addresses
 from app.accounts.models import Address
 from app.accounts.permissions import Permission, can_see
@@ -25,11 +27,12 @@ async def of_user(ctx: Context, user_id: int) -> list[Address]:
     return await ctx.loaders.addresses_by_user.load(user_id)
 
 
-async def by_id(ctx: Context, key: int) -> Address | None:
-    """An address by id: None when it does not exist or is not the viewer's to see."""
-    address = await ctx.loaders.address.load(key)
-    if address is None or not can_see(
-        await ctx.viewer(), address.user_id, Permission.MANAGE_CUSTOMERS
-    ):
-        return None
-    return address
+async def by_ids(ctx: Context, keys: Sequence[int]) -> list[Address | None]:
+    """One batch; None for addresses unknown or not the viewer's to see."""
+    viewer = await ctx.viewer()
+    return [
+        address
+        if address is not None and can_see(viewer, address.user_id, Permission.MANAGE_CUSTOMERS)
+        else None
+        for address in await ctx.loaders.address.load_many(keys)
+    ]

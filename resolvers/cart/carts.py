@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import ids
 from app.accounts.addresses import AddressData
 from app.accounts.permissions import Viewer
 from app.cart import carts
@@ -20,10 +21,10 @@ CartWrite = Callable[[AsyncSession, Cart, carts.CartRules], Awaitable[carts.Cart
 
 def cart_token(global_id: str) -> str:
     """The token inside a cart id; NOT_FOUND for anything else."""
-    parsed = parse_global_id(global_id)
-    if parsed is None or parsed[0] != "Cart" or not 0 < len(parsed[1]) <= 64:
+    token = ids.CART.decode(global_id)
+    if token is None:
         raise fail(ErrorCode.NOT_FOUND, "cart not found", "cartId")
-    return parsed[1]
+    return token
 
 
 async def rules(ctx: Context) -> carts.CartRules:

@@ -1,32 +1,40 @@
 """Back-office catalog writes: from the request to `app.catalog` services.
 
-Permissions are declared on the schema fields (`handles_errors`); these only
-pass the request's clock, currency and cache along.
+Access is declared on the schema fields (`schema.access`); these pass the
+mutation's write session (`ctx.session()`), clock, currency and cache along.
+The category tree this request read before the write is forgotten: what the
+payload shows is read after the commit.
 """
 
 from __future__ import annotations
 
-from app.catalog import categories, products
-from app.catalog.models import Category, Product, ProductStatus, ProductVariant, Stock
+from app.catalog import categories, products, warehouses
+from app.catalog.models import Category, Product, ProductStatus, ProductVariant, Stock, Warehouse
 from resolvers.context import Context
 
 
 async def create_product(
     ctx: Context, changes: products.ProductChanges, variants: list[products.VariantChanges]
 ) -> Product:
-    return await products.create_product(ctx.db, ctx.currency, changes, variants, ctx.now())
+    return await products.create_product(
+        await ctx.session(), ctx.currency, changes, variants, ctx.now()
+    )
 
 
 async def update_product(
     ctx: Context, product_id: int, changes: products.ProductChanges
 ) -> Product:
-    product = await products.update_product(ctx.db, ctx.cache, product_id, changes, ctx.now())
+    product = await products.update_product(
+        await ctx.session(), ctx.cache, product_id, changes, ctx.now()
+    )
     ctx.forget_category_tree()
     return product
 
 
 async def set_product_status(ctx: Context, product_id: int, status: ProductStatus) -> Product:
-    product = await products.set_product_status(ctx.db, ctx.cache, product_id, status, ctx.now())
+    product = await products.set_product_status(
+        await ctx.session(), ctx.cache, product_id, status, ctx.now()
+    )
     ctx.forget_category_tree()
     return product
 
@@ -34,7 +42,9 @@ async def set_product_status(ctx: Context, product_id: int, status: ProductStatu
 async def update_variant(
     ctx: Context, variant_id: int, changes: products.VariantChanges
 ) -> ProductVariant:
-    return await products.update_variant(ctx.db, ctx.currency, variant_id, changes, ctx.now())
+    return await products.update_variant(
+        await ctx.session(), ctx.currency, variant_id, changes, ctx.now()
+    )
 
 
 async def set_stock(ctx: Context, variant_id: int, warehouse_id: int, quantity: int) -> Stock:
@@ -42,7 +52,7 @@ async def set_stock(ctx: Context, variant_id: int, warehouse_id: int, quantity: 
 
 
 async def create_category(ctx: Context, changes: categories.CategoryChanges) -> Category:
-    category = await categories.create_category(ctx.db, ctx.cache, changes, ctx.now())
+    category = await categories.create_category(await ctx.session(), ctx.cache, changes, ctx.now())
     ctx.forget_category_tree()
     return category
 
@@ -50,6 +60,12 @@ async def create_category(ctx: Context, changes: categories.CategoryChanges) -> 
 async def update_category(
     ctx: Context, category_id: int, changes: categories.CategoryChanges
 ) -> Category:
-    category = await categories.update_category(ctx.db, ctx.cache, category_id, changes, ctx.now())
+    category = await categories.update_category(
+        await ctx.session(), ctx.cache, category_id, changes, ctx.now()
+    )
     ctx.forget_category_tree()
     return category
+
+
+async def create_warehouse(ctx: Context, name: str, code: str) -> Warehouse:
+    return await warehouses.create_warehouse(await ctx.session(), name, code, ctx.now())

@@ -7,7 +7,7 @@ A product that is not visible is reported as missing, like an unknown id.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from decimal import Decimal
 
 from app.catalog.availability import product_stock_status, stock_status
@@ -27,8 +27,8 @@ from app.money import MoneyFormatError, to_minor
 from resolvers.context import Context
 
 MAX_PAGE_SIZE = 100
-_ALL_STATUSES = frozenset(s.value for s in ProductStatus)
-_PUBLISHED = frozenset({ProductStatus.PUBLISHED.value})
+_ALL_STATUSES: frozenset[str] = frozenset(ProductStatus)
+_PUBLISHED: frozenset[str] = frozenset({ProductStatus.PUBLISHED})
 
 
 async def visible_statuses(ctx: Context) -> frozenset[str]:
@@ -41,6 +41,15 @@ async def _visible(ctx: Context, product: Product | None) -> Product | None:
     return None
 
 
+async def products_by_ids(ctx: Context, product_ids: Sequence[int]) -> list[Product | None]:
+    """One batch; None for products unknown or not visible to the viewer."""
+    statuses = await visible_statuses(ctx)
+    return [
+        product if product is not None and product.status in statuses else None
+        for product in await ctx.loaders.product.load_many(product_ids)
+    ]
+
+
 async def product_by_id(ctx: Context, product_id: int) -> Product | None:
     return await _visible(ctx, await ctx.loaders.product.load(product_id))
 
@@ -49,11 +58,17 @@ async def product_by_slug(ctx: Context, slug: str) -> Product | None:
     return await _visible(ctx, await ctx.loaders.product_by_slug.load(slug))
 
 
+async def variants_by_ids(ctx: Context, variant_ids: Sequence[int]) -> list[ProductVariant | None]:
+    """One batch each for the variants and their products; a variant is visible with its
+    product."""
+    variants = await ctx.loaders.variant.load_many(variant_ids)
+    products = await products_by_ids(ctx, [v.product_id for v in variants if v is not None])
+    visible = {product.id for product in products if product is not None}
+    return [v if v is not None and v.product_id in visible else None for v in variants]
+
+
 async def variant_by_id(ctx: Context, variant_id: int) -> ProductVariant | None:
-    variant = await ctx.loaders.variant.load(variant_id)
-    if variant is None or await product_by_id(ctx, variant.product_id) is None:
-        return None
-    return variant
+    return (await variants_by_ids(ctx, [variant_id]))[0]
 
 
 def check_page_size(first: int) -> None:
@@ -83,7 +98,7 @@ async def product_filter(
 ) -> ProductFilter:
     statuses = await visible_statuses(ctx)
     if status is not None:
-        statuses = statuses & {status.value}
+        statuses = statuses & {status}
     category_ids: tuple[int, ...] | None = None
     if category_slug is not None:
         tree = await ctx.category_tree()
@@ -98,8 +113,8 @@ async def product_filter(
         statuses=statuses,
         category_ids=category_ids,
         search=search,
-        min_price=_minor(min_price, ctx.currency, "minPrice"),
-        max_price=_minor(max_price, ctx.currency, "maxPrice"),
+        min_price=_minor(min_price, ctx.currency, "min_price"),
+        max_price=_minor(max_price, ctx.currency, "max_price"),
         in_stock=in_stock,
         tags=tuple(normalize_tags(tags or [])),
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from app import ids
 from resolvers.accounts import addresses, auth
 from resolvers.cart import carts
+from schema.access import PUBLIC, SIGNED_IN, mutation
 from schema.accounts.types import (
     AccountRegisterInput,
     AccountUpdateInput,
@@ -15,63 +17,56 @@ from schema.accounts.types import (
     User,
 )
 from schema.cart.types import Cart
-from schema.common import CtxInfo, UserError, decode_id
-from schema.mutations import handles_errors
+from schema.common import CtxInfo, Payload, decode_id
 
 
 @strawberry.type
-class AccountRegisterPayload:
+class AccountRegisterPayload(Payload):
     user: User | None = None
     token: AuthToken | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class AccountUpdatePayload:
+class AccountUpdatePayload(Payload):
     user: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class TokenCreatePayload:
+class TokenCreatePayload(Payload):
     token: AuthToken | None = None
     user: User | None = None
     cart: Cart | None = strawberry.field(
         default=None, description="The customer's cart, with the guest cart (cartId) merged in."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class TokenRefreshPayload:
+class TokenRefreshPayload(Payload):
     token: AuthToken | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class TokenRevokePayload:
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+class TokenRevokePayload(Payload):
+    """Signed out: nothing to return but the userErrors."""
 
 
 @strawberry.type
-class AddressCreatePayload:
+class AddressCreatePayload(Payload):
     address: Address | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class AddressDeletePayload:
+class AddressDeletePayload(Payload):
     deleted_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(
-        description="Create a customer account and sign it in. Attempts are limited per "
-        "minute, per client address and in all: TOO_MANY_REQUESTS says when to try again."
+    @mutation(
+        PUBLIC,
+        "Create a customer account and sign it in. Attempts are limited per "
+        "minute, per client address and in all: TOO_MANY_REQUESTS says when to try again.",
     )
-    @handles_errors()
     async def account_register(
         self, info: CtxInfo, input: AccountRegisterInput
     ) -> AccountRegisterPayload:
@@ -82,20 +77,19 @@ class AccountMutation:
             user=User.from_viewer(viewer), token=AuthToken.from_pair(pair)
         )
 
-    @strawberry.mutation(description="Change the signed-in user's name.")
-    @handles_errors()
+    @mutation(SIGNED_IN, "Change the signed-in user's name.")
     async def account_update(
         self, info: CtxInfo, input: AccountUpdateInput
     ) -> AccountUpdatePayload:
         viewer = await auth.update_profile(info.context, input.first_name, input.last_name)
         return AccountUpdatePayload(user=User.from_viewer(viewer))
 
-    @strawberry.mutation(
-        description="Sign in: a short-lived access token and a refresh token. Five failures "
+    @mutation(
+        PUBLIC,
+        "Sign in: a short-lived access token and a refresh token. Five failures "
         "for one email or one client address within 15 minutes pause further attempts; "
-        "attempts are also limited per minute, per client address and in all."
+        "attempts are also limited per minute, per client address and in all.",
     )
-    @handles_errors()
     async def token_create(
         self, info: CtxInfo, email: str, password: str, cart_id: strawberry.ID | None = None
     ) -> TokenCreatePayload:
@@ -108,36 +102,29 @@ class AccountMutation:
             cart=Cart.from_view(view, info) if view else None,
         )
 
-    @strawberry.mutation(
-        description="Trade a refresh token for a new pair; the old one stops working."
-    )
-    @handles_errors()
+    @mutation(PUBLIC, "Trade a refresh token for a new pair; the old one stops working.")
     async def token_refresh(self, info: CtxInfo, refresh_token: str) -> TokenRefreshPayload:
         pair = await auth.refresh(info.context, refresh_token)
         return TokenRefreshPayload(token=AuthToken.from_pair(pair))
 
-    @strawberry.mutation(
-        description="Sign out: the refresh token (and its successors) stop working, and so "
+    @mutation(
+        PUBLIC,
+        "Sign out: the refresh token (and its successors) stop working, and so "
         "do the user's access tokens, at once and on every device (401). Other devices "
-        "then get a new access token with their own refresh token."
+        "then get a new access token with their own refresh token.",
     )
-    @handles_errors()
     async def token_revoke(self, info: CtxInfo, refresh_token: str) -> TokenRevokePayload:
         await auth.revoke(info.context, refresh_token)
         return TokenRevokePayload()
 
-    @strawberry.mutation(
-        description="Save an address; the first one, or one with setDefault, is the default."
-    )
-    @handles_errors()
+    @mutation(SIGNED_IN, "Save an address; the first one, or one with setDefault, is the default.")
     async def address_create(
         self, info: CtxInfo, input: AddressInput, set_default: bool | None = False
     ) -> AddressCreatePayload:
         row = await addresses.create(info.context, input.to_data(), bool(set_default))
         return AddressCreatePayload(address=Address.from_model(row))
 
-    @strawberry.mutation(description="Delete one of the signed-in customer's addresses.")
-    @handles_errors()
+    @mutation(SIGNED_IN, "Delete one of the signed-in customer's addresses.")
     async def address_delete(self, info: CtxInfo, id: strawberry.ID) -> AddressDeletePayload:
-        await addresses.delete(info.context, decode_id(id, "Address", "id"))
+        await addresses.delete(info.context, decode_id(id, ids.ADDRESS, "id"))
         return AddressDeletePayload(deleted_id=id)

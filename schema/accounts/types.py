@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from app import ids
 from app.accounts import models
 from app.accounts.addresses import AddressData
 from app.accounts.permissions import Viewer
 from app.accounts.sessions import TokenPair
-from app.ids import to_global_id
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.cart import carts as resolve_carts
-from schema.common import CtxInfo, Node
+from schema.common import CtxInfo, Node, node_id
 
 if TYPE_CHECKING:
     from schema.cart.types import Cart
@@ -54,7 +54,7 @@ class Address(Node):
     @classmethod
     def from_model(cls, row: models.Address) -> Address:
         return cls(
-            id=strawberry.ID(to_global_id("Address", row.id or 0)),
+            id=node_id(ids.ADDRESS, row.id or 0),
             is_default=row.is_default,
             first_name=row.first_name,
             last_name=row.last_name,
@@ -66,6 +66,11 @@ class Address(Node):
             country=row.country,
             phone=row.phone,
         )
+
+    @classmethod
+    def of_cart(cls, cart_token: str, fields: dict[str, Any]) -> Address:
+        """A cart's shipping address: the cart's own, with an id of the cart's kind."""
+        return cls(id=node_id(ids.CART_ADDRESS, cart_token), is_default=False, **fields)
 
 
 @strawberry.input
@@ -107,7 +112,7 @@ class User(Node):
     @classmethod
     def from_viewer(cls, viewer: Viewer) -> User:
         return cls(
-            id=strawberry.ID(to_global_id("User", viewer.user_id)),
+            id=node_id(ids.USER, viewer.user_id),
             email=viewer.email,
             first_name=viewer.first_name,
             last_name=viewer.last_name,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
+from app import ids
 from app.cart.carts import LineChange
 from app.checkout.complete import CheckoutInput as CheckoutData
 from resolvers.cart import carts
 from resolvers.checkout import checkout
+from schema.access import PUBLIC, mutation, query
 from schema.accounts.types import AddressInput
 from schema.cart.types import Cart
-from schema.common import CtxInfo, UserError, decode_id
-from schema.mutations import handles_errors
+from schema.common import CtxInfo, Payload, decode_id
 from schema.orders.types import Order
 
 
@@ -40,7 +41,7 @@ class CheckoutInput:
 def _adds(lines: list[CartLineInput] | None) -> list[LineChange]:
     return [
         LineChange(
-            decode_id(line.variant_id, "ProductVariant", "lines", str(i), "variantId"),
+            decode_id(line.variant_id, ids.PRODUCT_VARIANT, "lines", str(i), "variantId"),
             line.quantity,
             i,
         )
@@ -49,30 +50,25 @@ def _adds(lines: list[CartLineInput] | None) -> list[LineChange]:
 
 
 @strawberry.type
-class CartPayload:
+class CartPayload(Payload):
     cart: Cart | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CheckoutCompletePayload:
+class CheckoutCompletePayload(Payload):
     order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class CartQuery:
-    @strawberry.field(description="A cart by id; guests' carts by their id alone.")
+    @query(PUBLIC, "A cart by id; guests' carts by their id alone.")
     async def cart(self, info: CtxInfo, id: strawberry.ID) -> Cart | None:
         return Cart.from_view(await carts.view(info.context, id), info)
 
 
 @strawberry.type
 class CartMutation:
-    @strawberry.mutation(
-        description="A new guest cart, or the signed-in customer's cart, with these lines added."
-    )
-    @handles_errors()
+    @mutation(PUBLIC, "A new guest cart, or the signed-in customer's cart, with these lines added.")
     async def cart_create(
         self, info: CtxInfo, lines: list[CartLineInput] | None = None
     ) -> CartPayload:
@@ -80,22 +76,22 @@ class CartMutation:
             cart=Cart.from_view(await carts.create(info.context, _adds(lines)), info)
         )
 
-    @strawberry.mutation(description="Add lines (quantities add up for a variant already there).")
-    @handles_errors()
+    @mutation(PUBLIC, "Add lines (quantities add up for a variant already there).")
     async def cart_lines_add(
         self, info: CtxInfo, cart_id: strawberry.ID, lines: list[CartLineInput]
     ) -> CartPayload:
         view = await carts.add_lines(info.context, cart_id, _adds(lines))
         return CartPayload(cart=Cart.from_view(view, info))
 
-    @strawberry.mutation(description="Set line quantities; 0 removes the line.")
-    @handles_errors()
+    @mutation(PUBLIC, "Set line quantities; 0 removes the line.")
     async def cart_lines_update(
         self, info: CtxInfo, cart_id: strawberry.ID, lines: list[CartLineUpdateInput]
     ) -> CartPayload:
         updates = [
             LineChange(
-                decode_id(line.line_id, "CartLine", "lines", str(i), "lineId"), line.quantity, i
+                decode_id(line.line_id, ids.CART_LINE, "lines", str(i), "lineId").line_id,
+                line.quantity,
+                i,
             )
             for i, line in enumerate(lines)
         ]
@@ -103,20 +99,19 @@ class CartMutation:
             cart=Cart.from_view(await carts.update_lines(info.context, cart_id, updates), info)
         )
 
-    @strawberry.mutation
-    @handles_errors()
+    @mutation(PUBLIC)
     async def cart_lines_remove(
         self, info: CtxInfo, cart_id: strawberry.ID, line_ids: list[strawberry.ID]
     ) -> CartPayload:
         keys = [
-            decode_id(line_id, "CartLine", "lineIds", str(i)) for i, line_id in enumerate(line_ids)
+            decode_id(line_id, ids.CART_LINE, "lineIds", str(i)).line_id
+            for i, line_id in enumerate(line_ids)
         ]
         return CartPayload(
             cart=Cart.from_view(await carts.remove_lines(info.context, cart_id, keys), info)
         )
 
-    @strawberry.mutation
-    @handles_errors()
+    @mutation(PUBLIC)
     async def cart_coupon_apply(
         self, info: CtxInfo, cart_id: strawberry.ID, code: str
     ) -> CartPayload:
@@ -124,8 +119,7 @@ class CartMutation:
             cart=Cart.from_view(await carts.apply_coupon(info.context, cart_id, code), info)
         )
 
-    @strawberry.mutation
-    @handles_errors()
+    @mutation(PUBLIC)
     async def cart_coupon_remove(
         self, info: CtxInfo, cart_id: strawberry.ID, code: str
     ) -> CartPayload:
@@ -133,28 +127,23 @@ class CartMutation:
             cart=Cart.from_view(await carts.remove_coupon(info.context, cart_id, code), info)
         )
 
-    @strawberry.mutation
-    @handles_errors()
+    @mutation(PUBLIC)
     async def cart_shipping_address_set(
         self, info: CtxInfo, cart_id: strawberry.ID, address: AddressInput
     ) -> CartPayload:
         view = await carts.set_address(info.context, cart_id, address.to_data())
         return CartPayload(cart=Cart.from_view(view, info))
 
-    @strawberry.mutation
-    @handles_errors()
+    @mutation(PUBLIC)
     async def cart_shipping_method_select(
         self, info: CtxInfo, cart_id: strawberry.ID, shipping_method_id: strawberry.ID
     ) -> CartPayload:
-        method = decode_id(shipping_method_id, "ShippingMethod", "shippingMethodId")
+        method = decode_id(shipping_method_id, ids.SHIPPING_METHOD, "shippingMethodId")
         return CartPayload(
             cart=Cart.from_view(await carts.select_method(info.context, cart_id, method), info)
         )
 
-    @strawberry.mutation(
-        description="Place the order: re-prices the cart and takes the stock, all or nothing."
-    )
-    @handles_errors()
+    @mutation(PUBLIC, "Place the order: re-prices the cart and takes the stock, all or nothing.")
     async def checkout_complete(
         self, info: CtxInfo, cart_id: strawberry.ID, input: CheckoutInput
     ) -> CheckoutCompletePayload:

@@ -6,14 +6,14 @@ from datetime import datetime
 
 import strawberry
 
+from app import ids
 from app.cart.carts import CartView, LineView
 from app.catalog.availability import stock_status
 from app.checkout.pricing import PricedLine
-from app.ids import to_global_id
 from schema.accounts.types import Address
 from schema.catalog.types import ProductVariant, StockStatus
 from schema.checkout.types import ShippingMethod
-from schema.common import CtxInfo, Money, Node
+from schema.common import CtxInfo, Money, Node, node_id
 
 
 @strawberry.type
@@ -59,15 +59,14 @@ class Cart(Node):
     def from_view(cls, view: CartView, info: CtxInfo) -> Cart:
         ctx = info.context
         currency = ctx.currency
-        priced = {p.key: p for p in view.pricing.lines}
         for line in view.lines:  # later variant.product lookups in this request are free
             ctx.loaders.product.prime(line.product.id, line.product)
         cart = view.cart
         address = cart.shipping_address
         return cls(
-            id=strawberry.ID(to_global_id("Cart", cart.token)),
+            id=node_id(ids.CART, cart.token),
             expires_at=cart.expires_at,
-            lines=[_line(line, priced[line.line.id or 0], currency) for line in view.lines],
+            lines=list(cart_lines(view, currency).values()),
             coupon_codes=list(cart.coupon_codes),
             applied_promotions=[
                 AppliedPromotion(
@@ -77,15 +76,7 @@ class Cart(Node):
                 )
                 for a in view.pricing.applied
             ],
-            shipping_address=(
-                Address(
-                    id=strawberry.ID(to_global_id("CartAddress", cart.token)),
-                    is_default=False,
-                    **address,
-                )
-                if address
-                else None
-            ),
+            shipping_address=Address.of_cart(cart.token, address) if address else None,
             available_shipping_methods=[
                 ShippingMethod.from_model(q.method, currency, q.fee) for q in view.methods
             ],
@@ -102,9 +93,18 @@ class Cart(Node):
         )
 
 
-def _line(view: LineView, priced: PricedLine, currency: str) -> CartLine:
+def cart_lines(view: CartView, currency: str) -> dict[int, CartLine]:
+    """The cart's lines by row id, in the cart's order."""
+    priced = {p.key: p for p in view.pricing.lines}
+    return {
+        line.line.id or 0: _line(line, priced[line.line.id or 0], currency, view.cart.token)
+        for line in view.lines
+    }
+
+
+def _line(view: LineView, priced: PricedLine, currency: str, cart_token: str) -> CartLine:
     return CartLine(
-        id=strawberry.ID(to_global_id("CartLine", view.line.id or 0)),
+        id=node_id(ids.CART_LINE, ids.CartLineKey.of(view.line.id or 0, cart_token)),
         quantity=view.line.quantity,
         variant=ProductVariant.from_model(view.variant, currency),
         unit_price=Money.of(view.variant.price, currency),

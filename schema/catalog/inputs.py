@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from app import ids
 from app.catalog import listing
 from app.catalog.categories import CategoryChanges
 from app.catalog.products import Attribute, Image, ProductChanges, StockLevel, VariantChanges
@@ -72,13 +73,13 @@ class VariantInput:
             StockLevel(
                 warehouse_id=decode_id(
                     s.warehouse_id,
-                    "Warehouse",
+                    ids.WAREHOUSE,
                     "input",
                     "variants",
                     str(index),
                     "stock",
                     str(i),
-                    "warehouseId",
+                    "warehouse_id",
                 ),
                 quantity=s.quantity,
             )
@@ -126,7 +127,7 @@ def _product_changes(data: Any) -> ProductChanges:
         name=given(data.name),
         slug=given(data.slug),
         description=given(data.description),
-        category_id=decode_id(category, "Category", "input", "categoryId")
+        category_id=decode_id(category, ids.CATEGORY, "input", "category_id")
         if isinstance(category, str)
         else category,
         tags=given(data.tags),
@@ -188,7 +189,7 @@ class CategoryInput:
             name=given(self.name),
             slug=given(self.slug),
             description=given(self.description),
-            parent_id=decode_id(parent, "Category", "input", "parentId")
+            parent_id=decode_id(parent, ids.CATEGORY, "input", "parent_id")
             if isinstance(parent, str)
             else parent,
             position=given(self.position) if self.position is not None else 0,

@@ -6,11 +6,12 @@ from typing import Annotated
 
 import strawberry
 
-from app.accounts.permissions import SEE_INVENTORY, require_permission
+from app import ids
+from app.accounts.permissions import SEE_INVENTORY
 from app.catalog.listing import ProductSort as DomainSort
-from app.ids import parse_int_id
 from resolvers.catalog import products as resolve
 from resolvers.catalog import warehouses as resolve_warehouses
+from schema.access import PUBLIC, query, staff
 from schema.catalog.inputs import ProductFilter, ProductSort
 from schema.catalog.types import Category, Product, ProductConnection, Warehouse
 from schema.common import CtxInfo, selected_under
@@ -18,9 +19,8 @@ from schema.common import CtxInfo, selected_under
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(
-        description="Products, newest first unless sorted otherwise. "
-        "Customers see PUBLISHED ones only."
+    @query(
+        PUBLIC, "Products, newest first unless sorted otherwise. Customers see PUBLISHED ones only."
     )
     async def products(
         self,
@@ -52,9 +52,7 @@ class CatalogQuery:
         await resolve.prefetch(ctx, [p.id for p in page.products if p.id is not None], fields)
         return ProductConnection.from_page(page, flt, ctx.currency)
 
-    @strawberry.field(
-        description="A product by slug or id; null when there is none (or it is not published)."
-    )
+    @query(PUBLIC, "A product by slug or id; null when there is none (or it is not published).")
     async def product(
         self, info: CtxInfo, slug: str | None = None, id: strawberry.ID | None = None
     ) -> Product | None:
@@ -62,7 +60,7 @@ class CatalogQuery:
         if slug is not None:
             row = await resolve.product_by_slug(ctx, slug)
         elif id is not None:
-            pk = parse_int_id(id, "Product")
+            pk = ids.PRODUCT.decode(id)
             row = await resolve.product_by_id(ctx, pk) if pk is not None else None
         else:
             return None
@@ -71,20 +69,19 @@ class CatalogQuery:
         await resolve.prefetch(ctx, [row.id], selected_under(info))
         return Product.from_model(row, ctx.currency)
 
-    @strawberry.field(description="Every category, parents before their children.")
+    @query(PUBLIC, "Every category, parents before their children.")
     async def categories(self, info: CtxInfo) -> list[Category]:
         tree = await info.context.category_tree()
         return [Category.from_node(node, tree) for node in tree.ordered()]
 
-    @strawberry.field
+    @query(PUBLIC)
     async def category(self, info: CtxInfo, slug: str) -> Category | None:
         tree = await info.context.category_tree()
         node = tree.by_slug.get(slug)
         return Category.from_node(node, tree) if node else None
 
-    @strawberry.field(description="Staff only.")
+    @query(staff(SEE_INVENTORY))
     async def warehouses(self, info: CtxInfo) -> list[Warehouse]:
-        require_permission(await info.context.viewer(), SEE_INVENTORY)
         return [
             Warehouse.from_model(w) for w in await resolve_warehouses.all_warehouses(info.context)
         ]

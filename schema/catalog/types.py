@@ -7,15 +7,15 @@ from typing import Annotated
 
 import strawberry
 
+from app import ids
 from app.accounts.permissions import SEE_INVENTORY
 from app.catalog import models
 from app.catalog.availability import stock_status
 from app.catalog.categories import CategoryNode, CategoryTree
 from app.catalog.listing import ProductFilter, ProductPage
 from app.catalog.loaders import StockedVariant
-from app.ids import to_global_id
 from resolvers.catalog import products as resolve
-from schema.common import CtxInfo, Money, Node, PageInfo
+from schema.common import CtxInfo, Money, Node, PageInfo, node_id
 
 ProductStatus = strawberry.enum(models.ProductStatus, name="ProductStatus")
 StockStatus = strawberry.enum(
@@ -56,9 +56,7 @@ class Warehouse(Node):
 
     @classmethod
     def from_model(cls, row: models.Warehouse) -> Warehouse:
-        return cls(
-            id=strawberry.ID(to_global_id("Warehouse", row.id or 0)), name=row.name, code=row.code
-        )
+        return cls(id=node_id(ids.WAREHOUSE, row.id or 0), name=row.name, code=row.code)
 
 
 @strawberry.type(description="Units of a variant in one warehouse.")
@@ -99,7 +97,7 @@ class Category(Node):
     @classmethod
     def from_node(cls, node: CategoryNode, tree: CategoryTree) -> Category:
         return cls(
-            id=strawberry.ID(to_global_id("Category", node.id)),
+            id=node_id(ids.CATEGORY, node.id),
             name=node.name,
             slug=node.slug,
             description=node.description,
@@ -109,10 +107,14 @@ class Category(Node):
             tree=tree,
         )
 
+    @classmethod
+    def find(cls, tree: CategoryTree, category_id: int) -> Category | None:
+        node = tree.get(category_id)
+        return cls.from_node(node, tree) if node else None
+
     @strawberry.field
     def parent(self) -> Category | None:
-        node = self.tree.get(self.parent_pk) if self.parent_pk is not None else None
-        return Category.from_node(node, self.tree) if node else None
+        return Category.find(self.tree, self.parent_pk) if self.parent_pk is not None else None
 
     @strawberry.field
     def children(self) -> list[Category]:
@@ -145,7 +147,7 @@ class ProductVariant(Node):
         cls, row: models.ProductVariant, currency: str, available: int | None = None
     ) -> ProductVariant:
         return cls(
-            id=strawberry.ID(to_global_id("ProductVariant", row.id or 0)),
+            id=node_id(ids.PRODUCT_VARIANT, row.id or 0),
             sku=row.sku,
             name=row.name,
             attributes=_attributes(row.attributes),
@@ -217,7 +219,7 @@ class Product(Node):
                 min=Money.of(row.min_price, currency), max=Money.of(row.max_price, currency)
             )
         return cls(
-            id=strawberry.ID(to_global_id("Product", row.id or 0)),
+            id=node_id(ids.PRODUCT, row.id or 0),
             name=row.name,
             slug=row.slug,
             description=row.description,
@@ -240,12 +242,12 @@ class Product(Node):
         # Listings load the tree up front, so this is usually answered without awaiting.
         tree = info.context.loaded_category_tree()
         if tree is not None:
-            return _category_in(tree, self.category_pk)
+            return Category.find(tree, self.category_pk)
         return self._category_later(info)  # type: ignore[return-value]
 
     async def _category_later(self, info: CtxInfo) -> Category | None:
         assert self.category_pk is not None
-        return _category_in(await info.context.category_tree(), self.category_pk)
+        return Category.find(await info.context.category_tree(), self.category_pk)
 
     # The relations below answer at once when the listing prefetched them
     # (`resolve.prefetch`) and hand graphql-core an awaitable only otherwise.
@@ -306,11 +308,6 @@ class Product(Node):
 
 def _variants(stocked: list[StockedVariant], currency: str) -> list[ProductVariant]:
     return [ProductVariant.from_model(s.variant, currency, s.available) for s in stocked]
-
-
-def _category_in(tree: CategoryTree, category_id: int) -> Category | None:
-    node = tree.get(category_id)
-    return Category.from_node(node, tree) if node else None
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from app import ids
 from app.accounts.permissions import Permission
 from app.checkout.pricing import PromotionKind, PromotionScope
 from app.checkout.promotions import PromotionData
@@ -14,14 +15,14 @@ from app.checkout.shipping import ShippingMethodData
 from app.errors import Problems
 from app.money import parse_amount
 from resolvers.checkout import checkout
+from schema.access import mutation, staff
 from schema.checkout.types import (
     Promotion,
     PromotionKindEnum,
     PromotionScopeEnum,
     ShippingMethod,
 )
-from schema.common import CtxInfo, UserError, decode_id
-from schema.mutations import handles_errors
+from schema.common import CtxInfo, Payload, decode_id
 
 
 @strawberry.input
@@ -64,10 +65,10 @@ class PromotionInput:
             min_subtotal=min_subtotal,
             scope=PromotionScope(self.scope),
             category_ids=[
-                decode_id(c, "Category", "input", "categoryIds") for c in self.category_ids or []
+                decode_id(c, ids.CATEGORY, "input", "categoryIds") for c in self.category_ids or []
             ],
             product_ids=[
-                decode_id(p, "Product", "input", "productIds") for p in self.product_ids or []
+                decode_id(p, ids.PRODUCT, "input", "productIds") for p in self.product_ids or []
             ],
             coupon_code=self.coupon_code,
             priority=self.priority,
@@ -113,28 +114,27 @@ class ShippingMethodInput:
 
 
 @strawberry.type
-class PromotionPayload:
+class PromotionPayload(Payload):
     promotion: Promotion | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class ShippingMethodPayload:
+class ShippingMethodPayload(Payload):
     shipping_method: ShippingMethod | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class CheckoutAdminMutation:
-    @strawberry.mutation(description="Create a promotion, automatic or behind a coupon code.")
-    @handles_errors(Permission.MANAGE_PROMOTIONS)
+    @mutation(
+        staff(Permission.MANAGE_PROMOTIONS),
+        "Create a promotion, automatic or behind a coupon code.",
+    )
     async def promotion_create(self, info: CtxInfo, input: PromotionInput) -> PromotionPayload:
         ctx = info.context
         row = await checkout.create_promotion(ctx, input.to_data(ctx.currency))
         return PromotionPayload(promotion=Promotion.from_model(row, ctx.currency))
 
-    @strawberry.mutation(description="Create a shipping rate template.")
-    @handles_errors(Permission.MANAGE_SHIPPING)
+    @mutation(staff(Permission.MANAGE_SHIPPING), "Create a shipping rate template.")
     async def shipping_method_create(
         self, info: CtxInfo, input: ShippingMethodInput
     ) -> ShippingMethodPayload:

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import strawberry
 
+from app import ids
 from app.checkout import models
 from app.checkout.pricing import BASIS_POINTS, PromotionKind, PromotionScope
-from app.ids import to_global_id
 from app.money import to_decimal
-from schema.common import Money, Node
+from schema.common import Money, Node, node_id
 
 PromotionKindEnum = strawberry.enum(PromotionKind, name="PromotionKind")
 PromotionScopeEnum = strawberry.enum(PromotionScope, name="PromotionScope")
@@ -37,7 +37,7 @@ class ShippingMethod(Node):
         cls, row: models.ShippingMethod, currency: str, fee: int | None = None
     ) -> ShippingMethod:
         return cls(
-            id=strawberry.ID(to_global_id("ShippingMethod", row.id or 0)),
+            id=node_id(ids.SHIPPING_METHOD, row.id or 0),
             name=row.name,
             carrier=row.carrier,
             countries=list(row.countries),
@@ -78,7 +78,7 @@ class Promotion(Node):
             else to_decimal(row.value, currency)
         )
         return cls(
-            id=strawberry.ID(to_global_id("Promotion", row.id or 0)),
+            id=node_id(ids.PROMOTION, row.id or 0),
             name=row.name,
             kind=kind,
             value=value,

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import strawberry
 
-from app.ids import to_global_id
+from app import ids
 from app.orders import models
-from schema.common import Money, Node
+from schema.common import Money, Node, node_id
 
 OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
 
@@ -32,7 +32,7 @@ class Order(Node):
     def from_model(cls, row: models.Order) -> Order:
         currency = row.currency
         return cls(
-            id=strawberry.ID(to_global_id("Order", row.id or 0)),
+            id=node_id(ids.ORDER, row.id or 0),
             number=row.number,
             status=models.OrderStatus(row.status),
             placed_at=row.placed_at,
