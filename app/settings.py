@@ -16,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from app.checkout.tax import DEFAULT_TAX_RATES
 from app.countries import normalize_country
 from app.money import CURRENCY_EXPONENTS
+from app.pricing.tax import DEFAULT_TAX_RATES
 
 
 class SettingsError(ValueError):

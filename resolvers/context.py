@@ -23,8 +23,11 @@ from app.accounts.users import load_viewer
 from app.cache import Cache
 from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
-from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
+from app.catalog.models import Product, ProductImage, ProductVariant, Warehouse
 from app.database import Database, UnitOfWork
+from app.inventory.models import Stock
+from app.orders import loaders as orders
+from app.orders.models import Order
 from app.ratelimit import FailureLimiter
 from app.settings import Settings
 
@@ -87,6 +90,10 @@ class Loaders:
     @cached_property
     def address(self) -> DataLoader[int, Address | None]:
         return _loader(self._db, addresses.addresses_by_id)
+
+    @cached_property
+    def order(self) -> DataLoader[int, Order | None]:
+        return _loader(self._db, orders.orders_by_id)
 
     @cached_property
     def recommendations(self) -> DataLoader[tuple[int, int], list[Product]]:

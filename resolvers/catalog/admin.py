@@ -7,7 +7,9 @@ pass the request's clock, currency and cache along.
 from __future__ import annotations
 
 from app.catalog import categories, products
-from app.catalog.models import Category, Product, ProductStatus, ProductVariant, Stock
+from app.catalog.models import Category, Product, ProductStatus, ProductVariant
+from app.inventory import levels
+from app.inventory.models import Stock
 from resolvers.context import Context
 
 
@@ -38,7 +40,9 @@ async def update_variant(
 
 
 async def set_stock(ctx: Context, variant_id: int, warehouse_id: int, quantity: int) -> Stock:
-    return await products.set_stock(ctx.db, variant_id, warehouse_id, quantity, ctx.now())
+    return await levels.set_level(
+        await ctx.session(), variant_id, warehouse_id, quantity, ctx.now()
+    )
 
 
 async def create_category(ctx: Context, changes: categories.CategoryChanges) -> Category:

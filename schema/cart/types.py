@@ -6,10 +6,10 @@ from datetime import datetime
 
 import strawberry
 
-from app.cart.carts import CartView, LineView
+from app.cart.view import CartView, LineView
 from app.catalog.availability import stock_status
-from app.checkout.pricing import PricedLine
 from app.ids import to_global_id
+from app.pricing.engine import PricedLine
 from schema.accounts.types import Address
 from schema.catalog.types import ProductVariant, StockStatus
 from schema.checkout.types import ShippingMethod

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import strawberry
 
-from app.checkout import models
-from app.checkout.pricing import BASIS_POINTS, PromotionKind, PromotionScope
 from app.ids import to_global_id
 from app.money import to_decimal
+from app.pricing.engine import BASIS_POINTS, PromotionKind, PromotionScope
+from app.promotions import models
+from app.shipping.models import ShippingMethod as ShippingMethodRow
 from schema.common import Money, Node
 
 PromotionKindEnum = strawberry.enum(PromotionKind, name="PromotionKind")
@@ -34,7 +35,7 @@ class ShippingMethod(Node):
 
     @classmethod
     def from_model(
-        cls, row: models.ShippingMethod, currency: str, fee: int | None = None
+        cls, row: ShippingMethodRow, currency: str, fee: int | None = None
     ) -> ShippingMethod:
         return cls(
             id=strawberry.ID(to_global_id("ShippingMethod", row.id or 0)),
