@@ -9,7 +9,7 @@ On PostgreSQL a transaction can still be chosen as a deadlock victim or fail to
 serialise; it is then rolled back whole, and running it again is safe:
 `retrying` does so for a whole unit of work (a mutation, an upkeep job),
 `run_transaction` for one transaction. Writers lock rows in one order
-(`app.catalog.stock`), so this is the last line of defence, not the plan.
+(`app.inventory.locking`), so this is the last line of defence, not the plan.
 """
 
 from __future__ import annotations

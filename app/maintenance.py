@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from app.cart import carts, holds
+from app.cart.purge import purge_expired
 from app.database import Database
+from app.inventory import holds
 from app.orders.expiry import cancel_expired_orders
 
 log = logging.getLogger("commerce.maintenance")
@@ -32,7 +33,7 @@ async def purge_expired_carts(db: Database, now: datetime) -> int:
     """Deletes carts unused past their expiry, a batch per transaction, until none is left."""
     purged = 0
     while batch := await db.run_transaction(
-        lambda session: carts.purge_expired(session, now), "purge expired carts"
+        lambda session: purge_expired(session, now), "purge expired carts"
     ):
         purged += batch
     return purged

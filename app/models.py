@@ -1,18 +1,19 @@
 """Imports every domain's tables so that the metadata knows them all."""
 
 from app.accounts.models import Address, RefreshToken, User
-from app.cart.models import Cart, CartLine, StockHold
+from app.cart.models import Cart, CartLine
 from app.catalog.models import (
     Category,
     Product,
     ProductImage,
     ProductTag,
     ProductVariant,
-    Stock,
     Warehouse,
 )
-from app.checkout.models import Promotion, PromotionRedemption, ShippingMethod
+from app.inventory.models import Stock, StockHold
 from app.orders.models import Order, OrderEvent, OrderLine
+from app.promotions.models import Promotion, PromotionRedemption
+from app.shipping.models import ShippingMethod
 
 __all__ = [
     "Address",

@@ -27,11 +27,11 @@ from app.catalog.models import (
     ProductStatus,
     ProductTag,
     ProductVariant,
-    Stock,
     Warehouse,
 )
 from app.database import Database
 from app.errors import DomainError
+from app.inventory.levels import Level, add_levels
 
 # (root, [(child, nouns, price range in cents, variant axis)])
 _TREE: list[tuple[str, list[tuple[str, list[str], tuple[int, int], str]]]] = [
@@ -352,7 +352,7 @@ async def seed(
 
         # Every 17th product is sold out in every variant; others vary per variant.
         sold_out = {product_ids[i] for i in range(3, len(product_ids), 17)}
-        stock_rows = []
+        stock_levels = []
         for variant_id, variant in zip(variant_ids, variant_rows, strict=True):
             roll = rng.random()
             if roll < 0.08 or variant["product_id"] in sold_out:
@@ -361,17 +361,10 @@ async def seed(
                 levels = (rng.randint(1, 3), 0)  # low stock
             else:
                 levels = (rng.randint(6, 120), rng.randint(0, 60))
-            stock_rows.extend(
-                {
-                    "variant_id": variant_id,
-                    "warehouse_id": w,
-                    "quantity": q,
-                    "reserved": 0,
-                    "updated_at": base,
-                }
-                for w, q in zip(warehouse_ids, levels, strict=True)
+            stock_levels.extend(
+                Level(variant_id, w, q) for w, q in zip(warehouse_ids, levels, strict=True)
             )
-        await _insert(session, Stock, stock_rows)
+        await add_levels(session, stock_levels, base)
 
     await invalidate_tree(cache)
     password = staff_password or secrets.token_urlsafe(12)

@@ -30,9 +30,9 @@ from pydantic import (
     ValidationError,
 )
 
-from app.checkout.tax import DEFAULT_TAX_RATES
 from app.countries import normalize_country
 from app.money import CURRENCY_EXPONENTS
+from app.pricing.tax import DEFAULT_TAX_RATES
 
 
 class SettingsError(ValueError):

@@ -25,13 +25,15 @@ from app.cache import Cache
 from app.cart.models import Cart, CartLine
 from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
-from app.catalog.models import Product, ProductImage, ProductVariant, Stock, Warehouse
-from app.checkout.models import Promotion, ShippingMethod
+from app.catalog.models import Product, ProductImage, ProductVariant, Warehouse
 from app.database import Database, UnitOfWork
+from app.inventory.models import Stock
 from app.loaders import rows_by
 from app.orders.models import Order
+from app.promotions.models import Promotion
 from app.ratelimit import FailureLimiter
 from app.settings import Settings
+from app.shipping.models import ShippingMethod
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -3,7 +3,7 @@ time: carts (and their lines and shipping addresses), orders, promotions and shi
 methods. Each function takes a batch of keys and returns one result per key, in key
 order, None where the object is unknown or not the viewer's to see.
 
-A cart is seen as `cart(id:)` sees it (`app.cart.carts.check_access`): active and
+A cart is seen as `cart(id:)` sees it (`app.cart.access.check_access`): active and
 unexpired, a guest's by its id alone, a customer's by that customer only.
 """
 
@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from app.accounts.permissions import Permission, Viewer, can_see
-from app.cart import carts
+from app.cart.access import check_access
 from app.cart.models import Cart
-from app.checkout.models import Promotion, ShippingMethod
+from app.cart.view import CartView, read_views
 from app.errors import DomainError
 from app.ids import CartLineKey
 from app.orders.models import Order
+from app.promotions.models import Promotion
+from app.shipping.models import ShippingMethod
 from resolvers.cart.carts import rules
 from resolvers.context import Context
 
@@ -27,22 +29,17 @@ def _usable(cart: Cart | None, viewer: Viewer | None, now: datetime) -> Cart | N
     if cart is None:
         return None
     try:
-        return carts.check_access(cart, viewer, now)
+        return check_access(cart, viewer, now)
     except DomainError:
         return None
 
 
-async def _views(ctx: Context, found: Sequence[Cart | None]) -> dict[int, carts.CartView]:
-    """The view (lines priced as checkout would) of each distinct cart, in one session."""
+async def _views(ctx: Context, found: Sequence[Cart | None]) -> dict[int, CartView]:
+    """The view (lines priced as checkout would) of each distinct cart."""
     distinct = {cart.id: cart for cart in found if cart is not None and cart.id is not None}
     if not distinct:
         return {}
-    cart_rules = await rules(ctx)
-    async with ctx.db.session() as session:
-        return {
-            cart_id: await carts.build_view(session, cart, cart_rules)
-            for cart_id, cart in distinct.items()
-        }
+    return await read_views(ctx.db, list(distinct.values()), await rules(ctx))
 
 
 async def carts_by_tokens(ctx: Context, tokens: Sequence[str]) -> list[Cart | None]:
@@ -52,7 +49,7 @@ async def carts_by_tokens(ctx: Context, tokens: Sequence[str]) -> list[Cart | No
     ]
 
 
-async def cart_views_by_tokens(ctx: Context, tokens: Sequence[str]) -> list[carts.CartView | None]:
+async def cart_views_by_tokens(ctx: Context, tokens: Sequence[str]) -> list[CartView | None]:
     found = await carts_by_tokens(ctx, tokens)
     views = await _views(ctx, found)
     return [views[cart.id] if cart is not None and cart.id is not None else None for cart in found]
@@ -60,7 +57,7 @@ async def cart_views_by_tokens(ctx: Context, tokens: Sequence[str]) -> list[cart
 
 async def cart_lines_by_keys(
     ctx: Context, keys: Sequence[CartLineKey]
-) -> list[tuple[carts.CartView, int] | None]:
+) -> list[tuple[CartView, int] | None]:
     """The view of each line's cart with the line's row id, when the key proves its holder
     was shown that cart (see `CartLineKey`) and the viewer may use the cart."""
     lines = await ctx.loaders.cart_line.load_many([key.line_id for key in keys])

@@ -9,8 +9,7 @@ from resolvers.context import Context
 
 async def by_id(ctx: Context, order_id: int) -> Order | None:
     """An order by id: None when unknown or not the viewer's to see."""
-    async with ctx.db.session() as session:
-        order = await session.get(Order, order_id)
+    order = await ctx.loaders.order.load(order_id)
     if order is None or not can_see(await ctx.viewer(), order.user_id, Permission.MANAGE_ORDERS):
         return None
     return order

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from app.cart import holds
-from app.cart.carts import purge_expired
-from app.cart.models import StockHold
-from app.checkout.allocation import StockRow, Take, plan
+from app.cart.purge import purge_expired
+from app.inventory import holds
+from app.inventory.allocation import StockRow, Take, plan
+from app.inventory.locking import lock
+from app.inventory.models import StockHold
 from app.maintenance import run_once
 from tests.conftest import Server
 from tests.shop import Shop, build_shop, cart_op, sql, stock_rows
@@ -121,6 +122,8 @@ async def test_a_hold_released_twice_gives_its_units_back_once(server: Server, s
     assert cart is not None
     async with server.services.db.transaction() as session:
         held = list((await session.exec(select(StockHold))).all())
-        await holds.release(session, held)
-        await holds.release(session, held)  # as a concurrent releaser would
+        locked = await lock(session, stock_ids={h.stock_id for h in held})
+        await holds.release(session, locked, holds=[h.id for h in held if h.id])
+        # As a concurrent releaser would:
+        await holds.release(session, locked, holds=[h.id for h in held if h.id])
     assert await stock_rows(server, "flash-1") == [(1, 0), (2, 0)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.checkout.pricing import (
+from app.money import round_half_up
+from app.pricing.engine import (
     BASIS_POINTS,
     Applied,
     PriceLine,
@@ -15,7 +16,6 @@ from app.checkout.pricing import (
     Rule,
     price,
 )
-from app.money import round_half_up
 
 CATEGORIES = [1, 2, 3]
 

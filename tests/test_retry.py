@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.cart import carts
+from app.cart import lines, merge
 from app.database import Database, is_retryable, sqlstate
 from tests.conftest import PASSWORD, Server, make_customer
 from tests.shop import Shop, build_shop, cart_op, sql
@@ -89,7 +89,7 @@ async def test_a_mutation_rolled_back_by_a_deadlock_is_run_again(
     cart, errors = await cart_op(api, "CartCreate", {"lines": []})
     assert errors == []
     assert cart is not None
-    real = carts.change_lines
+    real = lines.change_lines
     deadlock = Deadlock(server.services.db)
     attempts = 0
 
@@ -100,7 +100,7 @@ async def test_a_mutation_rolled_back_by_a_deadlock_is_run_again(
             await deadlock.provoke(session)
         await real(session, *args, **kwargs)
 
-    monkeypatch.setattr(carts, "change_lines", first_attempt_deadlocks)
+    monkeypatch.setattr(lines, "change_lines", first_attempt_deadlocks)
     result = await api.op(
         "CartLinesAdd",
         {"cartId": cart["id"], "lines": [{"variantId": shop.variants["sock-3"], "quantity": 2}]},
@@ -122,7 +122,7 @@ async def test_a_sign_in_retried_for_its_cart_merge_starts_one_session(
         api, "CartCreate", {"lines": [{"variantId": shop.variants["sock-3"], "quantity": 1}]}
     )
     assert guest is not None
-    real = carts.merge_into_customer_cart
+    real = merge.merge_into_customer_cart
     deadlock = Deadlock(server.services.db)
     attempts = 0
 
@@ -133,7 +133,7 @@ async def test_a_sign_in_retried_for_its_cart_merge_starts_one_session(
             await deadlock.provoke(session)
         return await real(session, *args)
 
-    monkeypatch.setattr(carts, "merge_into_customer_cart", first_attempt_deadlocks)
+    monkeypatch.setattr(merge, "merge_into_customer_cart", first_attempt_deadlocks)
     result = await api.op(
         "TokenCreate", {"email": "merger@example.com", "password": PASSWORD, "cartId": guest["id"]}
     )

@@ -1,4 +1,4 @@
-"""Cart tables: carts, their lines, and stock held for flash-sale lines."""
+"""Cart tables: carts and their lines (units held for lines are inventory's)."""
 
 from __future__ import annotations
 
@@ -82,24 +82,3 @@ class CartLine(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
-
-
-class StockHold(SQLModel, table=True):
-    """Units of one stock row held for a cart line until `expires_at` (reserve-on-add)."""
-
-    __tablename__ = "stock_hold"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        Index("ix_stock_hold_expires_at", "expires_at"),
-    )
-
-    id: int | None = Field(
-        default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
-    )
-    # No cascades: a hold is released (stock.reserved given back) before its line goes.
-    line_id: int = Field(
-        sa_column=Column(BigKey, ForeignKey("cart_line.id"), nullable=False, index=True)
-    )
-    stock_id: int = Field(sa_column=Column(BigKey, ForeignKey("stock.id"), nullable=False))
-    quantity: int
-    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -1,1 +1,1 @@
-"""Catalog: categories, products, variants, warehouses and stock."""
+"""Catalog: categories, products, variants and warehouses (their stock: `app.inventory`)."""

@@ -17,10 +17,11 @@ from sqlalchemy import Select, and_, bindparam, exists, func, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from app.catalog.models import Product, ProductStatus, ProductTag, ProductVariant, Stock
+from app.catalog.models import Product, ProductStatus, ProductTag, ProductVariant
 from app.catalog.search import search_join, search_terms
 from app.database import Database
 from app.ids import InvalidCursor, decode_cursor, encode_cursor
+from app.inventory.models import Stock
 
 
 class ProductSort(StrEnum):
@@ -111,7 +112,7 @@ def _filtered(
             exists()
             .where(col(ProductVariant.product_id) == col(Product.id))
             .where(col(Stock.variant_id) == col(ProductVariant.id))
-            .where(col(Stock.quantity) - col(Stock.reserved) > 0)
+            .where(Stock.available > 0)
         )
         conditions.append(available if flt.in_stock else ~available)
     if flt.tags:

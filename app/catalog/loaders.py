@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import (
     Product,
@@ -24,9 +23,10 @@ from app.catalog.models import (
     ProductStatus,
     ProductTag,
     ProductVariant,
-    Stock,
 )
 from app.database import Database
+from app.inventory.availability import available_units, units_of
+from app.inventory.models import Stock
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -57,12 +57,7 @@ async def variants_by_product(
     db: Database, product_ids: Sequence[int]
 ) -> list[list[StockedVariant]]:
     # Availability comes in the same statement: every listing shows a stock status.
-    available = (
-        select(func.coalesce(func.sum(col(Stock.quantity) - col(Stock.reserved)), 0))
-        .where(col(Stock.variant_id) == col(ProductVariant.id))
-        .correlate(ProductVariant)
-        .scalar_subquery()
-    )
+    available = units_of(col(ProductVariant.id)).correlate(ProductVariant)
     async with db.session() as session:
         rows = (
             await session.exec(
@@ -110,18 +105,6 @@ async def tags_by_product(db: Database, product_ids: Sequence[int]) -> list[list
             )
         ).all()
     return _grouped(product_ids, [(pid, tag) for pid, tag in rows])
-
-
-async def available_units(session: AsyncSession, variant_ids: Sequence[int]) -> dict[int, int]:
-    """Units that can still be sold per variant, over all warehouses (on hand minus held)."""
-    if not variant_ids:
-        return {}
-    rows = await session.exec(
-        select(Stock.variant_id, func.sum(col(Stock.quantity) - col(Stock.reserved)))
-        .where(col(Stock.variant_id).in_(variant_ids))
-        .group_by(col(Stock.variant_id))
-    )
-    return {variant_id: int(total or 0) for variant_id, total in rows.all()}
 
 
 async def available_by_variant(db: Database, variant_ids: Sequence[int]) -> list[int]:

@@ -1,4 +1,6 @@
-"""Catalog tables: categories, products, variants, images, tags, warehouses, stock."""
+"""Catalog tables: categories, products, variants, images, tags and warehouses.
+
+The units kept per variant and warehouse are inventory's (`app.inventory.models`)."""
 
 from __future__ import annotations
 
@@ -140,21 +142,3 @@ class Warehouse(SQLModel, table=True):
     name: str = Field(max_length=200)
     code: str = Field(max_length=50, unique=True)
     created_at: datetime = _timestamp()
-
-
-class Stock(SQLModel, table=True):
-    __tablename__ = "stock"
-    __table_args__ = (
-        # Backstops for the conditional updates that take and hold stock.
-        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
-        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
-        CheckConstraint("reserved <= quantity", name="reserved_within_quantity"),
-        Index("uq_stock_variant_warehouse", "variant_id", "warehouse_id", unique=True),
-    )
-
-    id: int | None = _pk()
-    variant_id: int = _fk("product_variant.id", "CASCADE", index=False)
-    warehouse_id: int = _fk("warehouse.id", "RESTRICT")
-    quantity: int = Field(default=0)
-    reserved: int = Field(default=0)
-    updated_at: datetime = _timestamp()

@@ -1,4 +1,4 @@
-"""Back-office writes to products, variants and stock.
+"""Back-office writes to products and variants (their stock rows are `app.inventory`'s).
 
 Every write validates all of its input first (so the client hears of every
 problem at once), then writes through the caller's session: one transaction (a
@@ -12,8 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,11 +25,11 @@ from app.catalog.models import (
     ProductStatus,
     ProductTag,
     ProductVariant,
-    Stock,
     Warehouse,
 )
-from app.database import Database, after_commit, flush_unique
+from app.database import after_commit, flush_unique
 from app.errors import ErrorCode, Problems, fail, field_label
+from app.inventory.levels import Level, add_levels
 from app.money import parse_amount
 from app.unset import UNSET, Maybe
 
@@ -278,15 +276,14 @@ async def create_product(
         session.add(variant)
         rows.append((variant, spec.stock))
     await flush_unique(session, "input", "variants")
-    session.add_all(
-        Stock(
-            variant_id=variant.id,
-            warehouse_id=level.warehouse_id,
-            quantity=level.quantity,
-            updated_at=now,
-        )
-        for variant, levels in rows
-        for level in levels
+    await add_levels(
+        session,
+        [
+            Level(variant.id, level.warehouse_id, level.quantity)  # type: ignore[arg-type]
+            for variant, levels in rows
+            for level in levels
+        ],
+        now,
     )
     await _refresh_price_bounds(session, product.id)
     await session.refresh(product)
@@ -460,7 +457,7 @@ async def _refresh_price_bounds(session: AsyncSession, product_id: int) -> None:
     )
 
 
-# --- variants and stock ---------------------------------------------------------
+# --- variants -------------------------------------------------------------------
 
 
 async def update_variant(
@@ -491,51 +488,3 @@ async def update_variant(
     if price is not None:
         await _refresh_price_bounds(session, variant.product_id)
     return variant
-
-
-async def set_stock(
-    db: Database, variant_id: int, warehouse_id: int, quantity: int, now: datetime
-) -> Stock:
-    """Set the on-hand quantity of a variant in a warehouse (creating the stock record)."""
-    if not 0 <= quantity <= MAX_QUANTITY:
-        raise fail(ErrorCode.INVALID, f"quantity must be between 0 and {MAX_QUANTITY}", "quantity")
-    async with db.transaction() as session:
-        if await session.get(ProductVariant, variant_id) is None:
-            raise fail(ErrorCode.NOT_FOUND, "no variant with this id", "variantId")
-        if await session.get(Warehouse, warehouse_id) is None:
-            raise fail(ErrorCode.NOT_FOUND, "no warehouse with this id", "warehouseId")
-        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-        statement = insert(Stock).values(
-            variant_id=variant_id,
-            warehouse_id=warehouse_id,
-            quantity=quantity,
-            reserved=0,
-            updated_at=now,
-        )
-        # Units held for carts stay held: the quantity may not drop below them. One row in
-        # one statement, with no other stock lock held: the lock order (catalog.stock) holds.
-        statement = statement.on_conflict_do_update(
-            index_elements=["variant_id", "warehouse_id"],
-            set_={
-                "quantity": statement.excluded.quantity,
-                "updated_at": statement.excluded.updated_at,
-            },
-            where=col(Stock.reserved) <= statement.excluded.quantity,
-        ).returning(Stock.id)
-        stock_id = (await session.exec(statement)).scalar_one_or_none()
-        if stock_id is None:
-            reserved = (
-                await session.exec(
-                    select(Stock.reserved).where(
-                        Stock.variant_id == variant_id, Stock.warehouse_id == warehouse_id
-                    )
-                )
-            ).one()
-            raise fail(
-                ErrorCode.INVALID,
-                f"quantity cannot be below the {reserved} units held for carts",
-                "quantity",
-            )
-        stock = await session.get(Stock, stock_id, populate_existing=True)
-        assert stock is not None
-    return stock

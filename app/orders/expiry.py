@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.catalog import stock
-from app.catalog.models import Stock
-from app.checkout.models import Promotion, PromotionRedemption
 from app.database import Database
+from app.inventory.returns import ReturnedUnits, return_units
 from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from app.promotions.redemptions import give_back
 
 
 async def cancel_expired_orders(db: Database, now: datetime, limit: int = 100) -> int:
@@ -48,32 +47,8 @@ async def _cancel(session: AsyncSession, order_id: int, now: datetime) -> int:
     if flipped.rowcount != 1:
         return 0
     lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
-    returned: dict[int, int] = {}
-    for line in lines:
-        for part in line.allocations:
-            returned[part["stockId"]] = returned.get(part["stockId"], 0) + part["quantity"]
-    # All of them up front, in stock id order, as every stock write locks them.
-    await stock.lock(session, stock_ids=returned)
-    for stock_id in sorted(returned):
-        await session.exec(  # type: ignore[call-overload]
-            update(Stock)
-            .where(col(Stock.id) == stock_id)
-            .values(quantity=col(Stock.quantity) + returned[stock_id])
-        )
-    redemptions = (
-        await session.exec(
-            select(PromotionRedemption).where(PromotionRedemption.order_id == order_id)
-        )
-    ).all()
-    for redemption in redemptions:
-        await session.exec(  # type: ignore[call-overload]
-            update(Promotion)
-            .where(col(Promotion.id) == redemption.promotion_id, col(Promotion.used_count) > 0)
-            .values(used_count=col(Promotion.used_count) - 1)
-        )
-    await session.exec(  # type: ignore[call-overload]
-        delete(PromotionRedemption).where(col(PromotionRedemption.order_id) == order_id)
-    )
+    await return_units(session, [ReturnedUnits(line.allocations, line.quantity) for line in lines])
+    await give_back(session, order_id)
     session.add(
         OrderEvent(
             order_id=order_id,

@@ -1,4 +1,5 @@
-"""Cart operations: resolve the cart, run one service call in a transaction, return its view."""
+"""Cart operations: resolve the cart, run one service call in the mutation's unit of
+work, return the cart's view."""
 
 from __future__ import annotations
 
@@ -9,25 +10,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import ids
 from app.accounts.addresses import AddressData
 from app.accounts.permissions import Viewer
-from app.cart import carts
+from app.cart import access, coupons, delivery, lines, merge
+from app.cart import view as cart_view
+from app.cart.access import CartRules
+from app.cart.lines import LineChange
 from app.cart.models import Cart
+from app.cart.view import CartView
 from app.errors import ErrorCode, fail
-from app.ids import parse_global_id
 from resolvers.context import Context
 
 # A change may hand back the view it built anyway, to save building it again.
-CartWrite = Callable[[AsyncSession, Cart, carts.CartRules], Awaitable[carts.CartView | None]]
+CartWrite = Callable[[AsyncSession, Cart, CartRules], Awaitable[CartView | None]]
 
 
 def cart_token(global_id: str) -> str:
     """The token inside a cart id; NOT_FOUND for anything else."""
     token = ids.CART.decode(global_id)
     if token is None:
-        raise fail(ErrorCode.NOT_FOUND, "cart not found", "cartId")
+        raise fail(ErrorCode.NOT_FOUND, "cart not found", "cart_id")
     return token
 
 
-async def rules(ctx: Context) -> carts.CartRules:
+async def rules(ctx: Context) -> CartRules:
     tree = await ctx.category_tree()
 
     def path(category_id: int | None) -> frozenset[int]:
@@ -35,122 +39,98 @@ async def rules(ctx: Context) -> carts.CartRules:
             return frozenset()
         return frozenset([category_id, *(n.id for n in tree.ancestors(category_id))])
 
-    return carts.CartRules(settings=ctx.settings, category_path=path, now=ctx.now())
+    return CartRules(settings=ctx.settings, category_path=path, now=ctx.now())
 
 
-async def _write(ctx: Context, cart_id: str, change: CartWrite) -> carts.CartView:
+async def _write(ctx: Context, cart_id: str, change: CartWrite) -> CartView:
     token = cart_token(cart_id)
     viewer = await ctx.viewer()
     cart_rules = await rules(ctx)
-    async with ctx.db.transaction() as session:
-        cart = carts.check_access(
-            await carts.find(session, token, lock=True), viewer, cart_rules.now
-        )
-        view = await change(session, cart, cart_rules)
-        return view or await carts.build_view(session, cart, cart_rules)
+    session = await ctx.session()
+    cart = access.check_access(await access.find(session, token, lock=True), viewer, cart_rules.now)
+    return await change(session, cart, cart_rules) or await cart_view.build_view(
+        session, cart, cart_rules
+    )
 
 
-async def view(ctx: Context, cart_id: str) -> carts.CartView:
+async def view(ctx: Context, cart_id: str) -> CartView:
     token = cart_token(cart_id)
-    cart_rules = await rules(ctx)
-    async with ctx.db.session() as session:
-        cart = carts.check_access(
-            await carts.find(session, token), await ctx.viewer(), cart_rules.now
-        )
-        return await carts.build_view(session, cart, cart_rules)
+    return await cart_view.read_cart(ctx.db, token, await ctx.viewer(), await rules(ctx))
 
 
-async def my_cart(ctx: Context, viewer: Viewer) -> carts.CartView | None:
-    async with ctx.db.session() as session:
-        cart = await carts.active_cart_of(session, viewer.user_id)
-        if cart is None or cart.expires_at <= ctx.now():
-            return None
-        return await carts.build_view(session, cart, await rules(ctx))
+async def my_cart(ctx: Context, viewer: Viewer) -> CartView | None:
+    return await cart_view.read_customer_cart(ctx.db, viewer.user_id, ctx.now(), lambda: rules(ctx))
 
 
-async def create(ctx: Context, adds: list[carts.LineChange]) -> carts.CartView:
+async def create(ctx: Context, adds: list[LineChange]) -> CartView:
     viewer = await ctx.viewer()
     cart_rules = await rules(ctx)
-    async with ctx.db.transaction() as session:
-        cart = await carts.open_cart(session, viewer, cart_rules)
-        if adds:
-            await carts.change_lines(session, cart, adds, [], [], cart_rules)
-        return await carts.build_view(session, cart, cart_rules)
+    session = await ctx.session()
+    cart = await access.open_cart(session, viewer, cart_rules)
+    if adds:
+        await lines.change_lines(session, cart, adds, [], [], cart_rules)
+    return await cart_view.build_view(session, cart, cart_rules)
 
 
-async def add_lines(ctx: Context, cart_id: str, adds: list[carts.LineChange]) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.change_lines(session, cart, adds, [], [], r)
-
-    return await _write(ctx, cart_id, change)
-
-
-async def update_lines(
-    ctx: Context, cart_id: str, updates: list[carts.LineChange]
-) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.change_lines(session, cart, [], updates, [], r)
+async def add_lines(ctx: Context, cart_id: str, adds: list[LineChange]) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await lines.change_lines(session, cart, adds, [], [], r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def remove_lines(ctx: Context, cart_id: str, line_ids: list[int]) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.change_lines(session, cart, [], [], line_ids, r)
+async def update_lines(ctx: Context, cart_id: str, updates: list[LineChange]) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await lines.change_lines(session, cart, [], updates, [], r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def apply_coupon(ctx: Context, cart_id: str, code: str) -> carts.CartView:
+async def remove_lines(ctx: Context, cart_id: str, line_ids: list[int]) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await lines.change_lines(session, cart, [], [], line_ids, r)
+
+    return await _write(ctx, cart_id, change)
+
+
+async def apply_coupon(ctx: Context, cart_id: str, code: str) -> CartView:
     viewer = await ctx.viewer()
 
-    async def change(
-        session: AsyncSession, cart: Cart, r: carts.CartRules
-    ) -> carts.CartView | None:
-        return await carts.apply_coupon(session, cart, code, viewer.email if viewer else None, r)
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> CartView | None:
+        return await coupons.apply_coupon(session, cart, code, viewer.email if viewer else None, r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def remove_coupon(ctx: Context, cart_id: str, code: str) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.remove_coupon(session, cart, code, r)
+async def remove_coupon(ctx: Context, cart_id: str, code: str) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await coupons.remove_coupon(session, cart, code, r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def set_address(ctx: Context, cart_id: str, address: AddressData) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.set_shipping_address(session, cart, address, r)
+async def set_address(ctx: Context, cart_id: str, address: AddressData) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await delivery.set_shipping_address(session, cart, address, r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def select_method(ctx: Context, cart_id: str, method_id: int) -> carts.CartView:
-    async def change(session: AsyncSession, cart: Cart, r: carts.CartRules) -> None:
-        await carts.select_shipping_method(session, cart, method_id, r)
+async def select_method(ctx: Context, cart_id: str, method_id: int) -> CartView:
+    async def change(session: AsyncSession, cart: Cart, r: CartRules) -> None:
+        await delivery.select_shipping_method(session, cart, method_id, r)
 
     return await _write(ctx, cart_id, change)
 
 
-async def merge_at_sign_in(
-    ctx: Context, viewer: Viewer, cart_id: str | None
-) -> carts.CartView | None:
+async def merge_at_sign_in(ctx: Context, viewer: Viewer, cart_id: str | None) -> CartView | None:
     """After sign-in: fold the guest cart in (when there is a usable one); the customer's cart."""
     if cart_id:
-        parsed = parse_global_id(cart_id)
-        token = parsed[1] if parsed and parsed[0] == "Cart" else None
+        token = ids.CART.decode(cart_id)
         session = await ctx.session()
-        guest = await carts.find(session, token, lock=True) if token else None
-        usable = (
-            guest is not None
-            and guest.status == "ACTIVE"
-            and guest.user_id is None
-            and guest.expires_at > ctx.now()
-        )
-        if usable:
-            assert guest is not None
+        guest = await access.find(session, token, lock=True) if token else None
+        if guest is not None and merge.is_mergeable(guest, ctx.now()):
             cart_rules = await rules(ctx)
-            merged = await carts.merge_into_customer_cart(session, guest, viewer, cart_rules)
-            return await carts.build_view(session, merged, cart_rules)
+            merged = await merge.merge_into_customer_cart(session, guest, viewer, cart_rules)
+            return await cart_view.build_view(session, merged, cart_rules)
     return await my_cart(ctx, viewer)

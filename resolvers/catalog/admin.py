@@ -9,7 +9,9 @@ payload shows is read after the commit.
 from __future__ import annotations
 
 from app.catalog import categories, products, warehouses
-from app.catalog.models import Category, Product, ProductStatus, ProductVariant, Stock, Warehouse
+from app.catalog.models import Category, Product, ProductStatus, ProductVariant, Warehouse
+from app.inventory import levels
+from app.inventory.models import Stock
 from resolvers.context import Context
 
 
@@ -48,7 +50,9 @@ async def update_variant(
 
 
 async def set_stock(ctx: Context, variant_id: int, warehouse_id: int, quantity: int) -> Stock:
-    return await products.set_stock(ctx.db, variant_id, warehouse_id, quantity, ctx.now())
+    return await levels.set_level(
+        await ctx.session(), variant_id, warehouse_id, quantity, ctx.now()
+    )
 
 
 async def create_category(ctx: Context, changes: categories.CategoryChanges) -> Category:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app import ids
-from app.cart.carts import LineChange
+from app.cart.lines import LineChange
 from app.checkout.complete import CheckoutInput as CheckoutData
 from resolvers.cart import carts
 from resolvers.checkout import checkout

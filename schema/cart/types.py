@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 
 from app import ids
-from app.cart.carts import CartView, LineView
+from app.cart.view import CartView, LineView
 from app.catalog.availability import stock_status
-from app.checkout.pricing import PricedLine
+from app.pricing.engine import PricedLine
 from schema.accounts.types import Address
 from schema.catalog.types import ProductVariant, StockStatus
 from schema.checkout.types import ShippingMethod

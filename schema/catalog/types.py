@@ -14,6 +14,7 @@ from app.catalog.availability import stock_status
 from app.catalog.categories import CategoryNode, CategoryTree
 from app.catalog.listing import ProductFilter, ProductPage
 from app.catalog.loaders import StockedVariant
+from app.inventory import models as inventory
 from resolvers.catalog import products as resolve
 from schema.common import CtxInfo, Money, Node, PageInfo, node_id
 
@@ -67,11 +68,11 @@ class Stock:
     warehouse_pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, row: models.Stock) -> Stock:
+    def from_model(cls, row: inventory.Stock) -> Stock:
         return cls(
             quantity=row.quantity,
             reserved=row.reserved,
-            available=row.quantity - row.reserved,
+            available=row.available,
             warehouse_pk=row.warehouse_id,
         )
 

@@ -9,11 +9,11 @@ import strawberry
 
 from app import ids
 from app.accounts.permissions import Permission
-from app.checkout.pricing import PromotionKind, PromotionScope
-from app.checkout.promotions import PromotionData
-from app.checkout.shipping import ShippingMethodData
 from app.errors import Problems
 from app.money import parse_amount
+from app.pricing.engine import PromotionKind, PromotionScope
+from app.promotions.admin import PromotionData
+from app.shipping.admin import ShippingMethodData
 from resolvers.checkout import checkout
 from schema.access import mutation, staff
 from schema.checkout.types import (

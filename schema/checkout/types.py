@@ -8,9 +8,10 @@ from decimal import Decimal
 import strawberry
 
 from app import ids
-from app.checkout import models
-from app.checkout.pricing import BASIS_POINTS, PromotionKind, PromotionScope
 from app.money import to_decimal
+from app.pricing.engine import BASIS_POINTS, PromotionKind, PromotionScope
+from app.promotions import models
+from app.shipping.models import ShippingMethod as ShippingMethodRow
 from schema.common import Money, Node, node_id
 
 PromotionKindEnum = strawberry.enum(PromotionKind, name="PromotionKind")
@@ -34,7 +35,7 @@ class ShippingMethod(Node):
 
     @classmethod
     def from_model(
-        cls, row: models.ShippingMethod, currency: str, fee: int | None = None
+        cls, row: ShippingMethodRow, currency: str, fee: int | None = None
     ) -> ShippingMethod:
         return cls(
             id=node_id(ids.SHIPPING_METHOD, row.id or 0),

@@ -1,4 +1,7 @@
-"""Which warehouses ship an order: one when one holds everything, else the fewest."""
+"""Which warehouses ship an order: one when one holds everything, else the fewest.
+
+Pure planning over rows read under lock (`locking.LockedStock`); `sales` writes the plan.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,41 @@ class StockRow:
 
 @dataclass(frozen=True, slots=True)
 class Take:
+    """Units of one stock row that went to an order."""
+
     stock_id: int
     variant_id: int
     warehouse_id: int
     quantity: int
+
+    def record(self) -> dict[str, int]:
+        """As an order line keeps it (`OrderLine.allocations`), to ship and to return from."""
+        return {
+            "stockId": self.stock_id,
+            "warehouseId": self.warehouse_id,
+            "quantity": self.quantity,
+        }
+
+
+def units_by_row(
+    records: Sequence[Mapping[str, int]], quantity: int, earlier: int = 0
+) -> dict[int, int]:
+    """Which stock rows `quantity` units of an order line came from, per stock id: the
+    line's allocation records (`Take.record`) in order, after the `earlier` units already
+    given back."""
+    skip, left = earlier, quantity
+    units: dict[int, int] = {}
+    for record in records:
+        part = record["quantity"]
+        passed = min(skip, part)
+        skip -= passed
+        given = min(left, part - passed)
+        if given > 0:
+            units[record["stockId"]] = units.get(record["stockId"], 0) + given
+            left -= given
+    if left:
+        raise ValueError(f"{left} more units than the line was allocated")
+    return units
 
 
 def plan(needs: Mapping[int, int], rows: Sequence[StockRow]) -> list[Take] | dict[int, int]:

@@ -1,0 +1,134 @@
+"""Locking stock rows, and the one lock order of every write.
+
+Writers that share rows lock them in one global order, so that no two
+transactions can each hold a lock the other waits for (PostgreSQL row locks;
+SQLite runs one writer at a time and ignores FOR UPDATE):
+
+1. the user (`accounts.users.lock_user`): per-customer rules such as one
+   active cart and one default address;
+2. the cart (`cart.access.find(lock=True)`, `cart.access.active_cart_of(lock=True)`).
+   A guest cart being signed in is locked before the user: it belongs to nobody
+   yet, so no one holding a user lock waits for it. The cart purge skips carts
+   that someone is using instead of waiting for them. An unpaid order being
+   cancelled is claimed (its status flipped) at this step, before its stock;
+3. stock rows: every row the transaction will write, or whose holds it will
+   release or take, locked up front in one statement in stock id order
+   (`lock`). Locking more rows later would break the order: a transaction
+   that needs a row must have it in its first `lock`; locking again rows it
+   holds already is harmless. A staff stock edit writes one row in one
+   statement and holds no other stock lock;
+4. stock holds: written or deleted only by whoever holds the lock on their
+   stock row (`inventory.holds`);
+5. promotions with a per-customer limit, in id order (checkout), then their
+   use counts (checkout, cancellation).
+
+Deadlocks or serialisation failures that slip through anyway roll back one
+transaction, which is retried whole (`database.is_retryable`).
+
+Every write to a stock row goes through `adjust`, on rows this transaction has
+locked: the statement is conditional, so that no row ever goes below what is
+available, whatever ran meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import case, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import ErrorCode, fail
+from app.inventory.allocation import StockRow
+from app.inventory.models import Stock
+
+
+@dataclass(slots=True)
+class LockedStock:
+    """Stock rows this transaction holds locked, with what each has available as the
+    transaction's own writes (`adjust`) change it."""
+
+    rows: dict[int, StockRow]
+
+    @property
+    def stock_ids(self) -> list[int]:
+        return sorted(self.rows)
+
+    def of_variant(self, variant_id: int) -> list[StockRow]:
+        return [row for row in self.rows.values() if row.variant_id == variant_id]
+
+    def units(self, variant_id: int) -> int:
+        """Units of the variant available now in the locked rows."""
+        return sum(row.available for row in self.of_variant(variant_id))
+
+
+async def lock(
+    session: AsyncSession, variant_ids: Collection[int] = (), stock_ids: Collection[int] = ()
+) -> LockedStock:
+    """Locks the stock rows of these variants and these rows, in id order; returns them as
+    they are now."""
+    if not variant_ids and not stock_ids:
+        return LockedStock({})
+    wanted = []
+    if variant_ids:
+        wanted.append(col(Stock.variant_id).in_(sorted(variant_ids)))
+    if stock_ids:
+        wanted.append(col(Stock.id).in_(sorted(stock_ids)))
+    rows = await session.exec(
+        select(Stock.id, Stock.variant_id, Stock.warehouse_id, Stock.available)
+        .where(or_(*wanted))
+        .order_by(col(Stock.id))
+        .with_for_update()
+    )
+    return LockedStock(
+        {
+            stock_id: StockRow(stock_id, variant, warehouse, units)
+            for stock_id, variant, warehouse, units in rows.all()
+        }
+    )
+
+
+class Column(StrEnum):
+    QUANTITY = "quantity"  # on hand
+    RESERVED = "reserved"  # held for carts
+
+
+async def adjust(
+    session: AsyncSession, locked: LockedStock, column: Column, deltas: Mapping[int, int]
+) -> bool:
+    """Adds `deltas` (per stock id) to `column` of locked rows, in one statement.
+
+    A change that lowers what is available (fewer on hand, more held) applies only where
+    that many units are available: a conditional update, so that nothing is promised twice
+    whatever ran meanwhile. False, with nothing written, when the locked rows have too few;
+    `locked` follows what was written.
+    """
+    deltas = {stock_id: delta for stock_id, delta in deltas.items() if delta}
+    if not deltas:
+        return True
+    missing = set(deltas) - set(locked.rows)
+    if missing:
+        raise RuntimeError(f"stock rows {sorted(missing)} are written without their lock")
+    effect = 1 if column is Column.QUANTITY else -1  # of a positive delta on `available`
+    needed = {stock_id: max(-effect * delta, 0) for stock_id, delta in deltas.items()}
+    if any(locked.rows[stock_id].available < n for stock_id, n in needed.items()):
+        return False
+    target = getattr(Stock, column.value)
+    changed = await session.exec(  # type: ignore[call-overload]
+        update(Stock)
+        .where(
+            col(Stock.id).in_(sorted(deltas)),
+            Stock.available >= case(needed, value=col(Stock.id), else_=0),
+        )
+        .values({column.value: target + case(deltas, value=col(Stock.id), else_=0)})
+    )
+    if changed.rowcount != len(deltas):
+        # Someone wrote a locked row: the caller's transaction must not go on (it rolls back).
+        raise fail(ErrorCode.INSUFFICIENT_STOCK, "stock changed meanwhile; try again")
+    for stock_id, delta in deltas.items():
+        row = locked.rows[stock_id]
+        locked.rows[stock_id] = dataclasses.replace(row, available=row.available + effect * delta)
+    return True

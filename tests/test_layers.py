@@ -1,0 +1,46 @@
+"""Which domain may use which: the purchase path depends one way, and domains know
+nothing of GraphQL."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parent.parent / "app"
+EDGE = ("strawberry", "graphql", "schema", "resolvers")
+
+# package -> what it must not import (besides the GraphQL edge)
+FORBIDDEN = {
+    "cart": ("app.checkout", "app.orders"),
+    "inventory": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping"),
+    "pricing": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping"),
+    "promotions": ("app.cart", "app.checkout", "app.orders", "app.inventory"),
+    "shipping": ("app.cart", "app.checkout", "app.orders", "app.inventory", "app.promotions"),
+    "orders": ("app.cart", "app.checkout"),
+    "checkout": (),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_domain_dependencies_point_one_way(package: str) -> None:
+    banned = (*FORBIDDEN[package], *EDGE)
+    wrong = sorted(
+        f"{path.relative_to(APP.parent)}: {name}"
+        for path in sorted((APP / package).rglob("*.py"))
+        for name in _imports(path)
+        if any(name == b or name.startswith(f"{b}.") for b in banned)
+    )
+    assert wrong == []
