@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.documents import printed_operations
+from schema.operations import printed_operations
 
 CONTRACT = Path(__file__).resolve().parent.parent / "tests" / "contract"
 STOREFRONT = CONTRACT / "storefront.graphql"

@@ -13,7 +13,7 @@ import httpx
 from graphql import print_ast
 from graphql.language import DocumentNode
 
-from app.documents import standalone_operations
+from schema.operations import standalone_operations
 
 CONTRACT = Path(__file__).parent / "contract"
 

@@ -44,3 +44,19 @@ def test_domain_dependencies_point_one_way(package: str) -> None:
         if any(name == b or name.startswith(f"{b}.") for b in banned)
     )
     assert wrong == []
+
+
+# The edges (HTTP/WebSocket, the command line) may use everything; nothing else may use them.
+EDGE_MODULES = ("app/web", "app/cli.py")
+
+
+def test_the_domain_never_imports_the_web_layer_or_graphql() -> None:
+    banned = (*EDGE, "app.web", "app.cli")
+    wrong = sorted(
+        f"{path.relative_to(APP.parent)}: {name}"
+        for path in sorted(APP.rglob("*.py"))
+        if not str(path.relative_to(APP.parent)).startswith(EDGE_MODULES)
+        for name in _imports(path)
+        if any(name == b or name.startswith(f"{b}.") for b in banned)
+    )
+    assert wrong == []

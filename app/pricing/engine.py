@@ -145,13 +145,6 @@ class _State:
         self.discount = dict.fromkeys(self.remaining, 0)
         self.shipping = 0
 
-    def copy(self) -> _State:
-        clone = _State.__new__(_State)
-        clone.remaining = dict(self.remaining)
-        clone.discount = dict(self.discount)
-        clone.shipping = self.shipping
-        return clone
-
 
 def _effect(
     rule: Rule, lines: Sequence[PriceLine], state: _State, in_order_phase: bool

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Category, Product
 from app.database import flush_unique
-from app.errors import ErrorCode, Problems, fail
+from app.errors import ErrorCode, Problems, fail, field_label
 from app.pricing.engine import BASIS_POINTS, PromotionKind, PromotionScope
 from app.promotions.models import Promotion
 from app.promotions.offers import normalize_code
@@ -79,13 +79,15 @@ def _check_scope(data: PromotionData, problems: Problems) -> None:
 
 def _check_dates_and_limits(data: PromotionData, problems: Problems) -> None:
     if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
-        problems.add(ErrorCode.INVALID, "endsAt must be after startsAt", "input", "ends_at")
-    for limit, field, label in (
-        (data.usage_limit, "usage_limit", "usageLimit"),
-        (data.per_customer_limit, "per_customer_limit", "perCustomerLimit"),
+        problems.add(ErrorCode.INVALID, "the end must be after the start", "input", "ends_at")
+    for limit, field in (
+        (data.usage_limit, "usage_limit"),
+        (data.per_customer_limit, "per_customer_limit"),
     ):
         if limit is not None and limit < 1:
-            problems.add(ErrorCode.INVALID, f"{label} must be at least 1", "input", field)
+            problems.add(
+                ErrorCode.INVALID, f"{field_label([field])} must be at least 1", "input", field
+            )
 
 
 def new_promotion(data: PromotionData, now: datetime) -> Promotion:
@@ -146,8 +148,8 @@ async def add_promotion(session: AsyncSession, promotion: Promotion) -> Promotio
 
 async def _require_targets(session: AsyncSession, promotion: Promotion) -> None:
     for model, ids, field, label in (
-        (Category, promotion.category_ids, "category_ids", "categoryIds"),
-        (Product, promotion.product_ids, "product_ids", "productIds"),
+        (Category, promotion.category_ids, "category_ids", "the categories"),
+        (Product, promotion.product_ids, "product_ids", "the products"),
     ):
         if not ids:
             continue

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.countries import normalize_country
-from app.errors import ErrorCode, Problems
+from app.errors import ErrorCode, Problems, field_label
 from app.shipping.models import ShippingMethod
 
 
@@ -53,15 +53,22 @@ def new_shipping_method(data: ShippingMethodData, now: datetime) -> ShippingMeth
             ErrorCode.REQUIRED, "name is required (at most 200 characters)", "input", "name"
         )
     countries = _countries(data.countries, problems)
-    for value, field, label in (
-        (data.base_fee, "base_fee", "baseFee"),
-        (data.per_kg_fee, "per_kg_fee", "perKgFee"),
-        (data.free_over or 0, "free_over", "freeOver"),
+    for value, field in (
+        (data.base_fee, "base_fee"),
+        (data.per_kg_fee, "per_kg_fee"),
+        (data.free_over or 0, "free_over"),
     ):
         if value < 0:
-            problems.add(ErrorCode.INVALID, f"{label} cannot be negative", "input", field)
+            problems.add(
+                ErrorCode.INVALID, f"{field_label([field])} cannot be negative", "input", field
+            )
     if not 0 <= data.min_days <= data.max_days <= 365:
-        problems.add(ErrorCode.INVALID, "need 0 <= minDays <= maxDays <= 365", "input", "max_days")
+        problems.add(
+            ErrorCode.INVALID,
+            "the days must satisfy 0 <= min days <= max days <= 365",
+            "input",
+            "max_days",
+        )
     problems.raise_if_any()
     return ShippingMethod(
         name=name,
