@@ -228,6 +228,17 @@ class Cache:
                 return found[1]
         return None
 
+    async def lookup(self, family: str, key: str) -> tuple[str, bytes | None] | None:
+        """The family's current version and the raw value kept under it for `key` (None
+        when there is none); None while the store is out. For callers that keep bytes of
+        their own and must know the version they read (to store under it later)."""
+        found = await self._call(self.backend.get_versioned(family, key))
+        return None if found is FAILED else found
+
+    async def store(self, family: str, version: str, key: str, value: bytes, ttl: int) -> None:
+        """Keeps `value` under `version`: unreachable at once if the family moved on since."""
+        await self._call(self.backend.set(family, version, key, value, ttl))
+
     async def invalidate(self, *families: str) -> None:
         """Make every cached entry of these families unreachable; call after commit."""
         self._pending_bumps.update(families)

@@ -39,6 +39,7 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 T = TypeVar("T")
 
 _AFTER_COMMIT = "commerce.after_commit"
+_CHANGED = "commerce.changed"
 
 log = logging.getLogger("commerce.database")
 
@@ -86,6 +87,7 @@ class Database:
         self._read = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
+        self._change_listeners: list[Callable[[str], Awaitable[None]]] = []
         # SQLite has one writer at a time: queue writers here rather than have them
         # spin on the file lock in driver threads (and time out under a rush).
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -97,6 +99,10 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """`listener(topic)` runs after every commit of a transaction that `changed` the topic."""
+        self._change_listeners.append(listener)
 
     def session(self) -> AsyncSession:
         """A session for reading; use as `async with db.session() as s:`."""
@@ -114,6 +120,9 @@ class Database:
             yield session
         for hook in session.info.pop(_AFTER_COMMIT, []):
             await hook()
+        for topic in sorted(session.info.pop(_CHANGED, ())):
+            for listener in self._change_listeners:
+                await listener(topic)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -166,6 +175,13 @@ def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> 
     it rolls back): cache invalidation and anything else other processes must not see
     before the data is there."""
     session.info.setdefault(_AFTER_COMMIT, []).append(hook)
+
+
+def changed(session: AsyncSession, topic: str) -> None:
+    """Record that the transaction `session` belongs to changes `topic` (a cache family, such
+    as what the storefront shows). However many writes say so, the database's change
+    listeners hear of each topic once, after the commit (never after a rollback)."""
+    session.info.setdefault(_CHANGED, set()).add(topic)
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -1,4 +1,5 @@
-"""Periodic upkeep run by every worker: expired holds, overdue unpaid orders, old carts.
+"""Periodic upkeep run by every worker: expired holds, overdue unpaid orders, old carts,
+idempotent responses past their time (kept in the database when there is no Redis).
 
 Each job is a set of conditional updates, so several workers (or machines)
 running it at once do the work once between them.
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from app.cart.purge import purge_expired
 from app.database import Database
+from app.idempotency import DatabaseStore
 from app.inventory import holds
 from app.orders.expiry import cancel_expired_orders
 
@@ -43,7 +45,13 @@ async def run_once(db: Database, now: datetime, purge_carts: bool) -> dict[str, 
     released = await release_expired_holds(db, now)
     cancelled = await cancel_expired_orders(db, now)
     purged = await purge_expired_carts(db, now) if purge_carts else 0
-    return {"holds_released": released, "orders_cancelled": cancelled, "carts_purged": purged}
+    forgotten = await DatabaseStore(db).purge(now) if purge_carts else 0
+    return {
+        "holds_released": released,
+        "orders_cancelled": cancelled,
+        "carts_purged": purged,
+        "idempotent_responses_forgotten": forgotten,
+    }
 
 
 async def run_forever(db: Database, clock: Callable[[], datetime], interval: float) -> None:

@@ -12,14 +12,17 @@ from app.catalog.models import (
 )
 from app.inventory.models import Stock, StockHold
 from app.orders.models import Order, OrderEvent, OrderLine
+from app.persisted.models import AutomaticQuery, IdempotencyRecord, TrustedDocument
 from app.promotions.models import Promotion, PromotionRedemption
 from app.shipping.models import ShippingMethod
 
 __all__ = [
     "Address",
+    "AutomaticQuery",
     "Cart",
     "CartLine",
     "Category",
+    "IdempotencyRecord",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -33,6 +36,7 @@ __all__ = [
     "ShippingMethod",
     "Stock",
     "StockHold",
+    "TrustedDocument",
     "User",
     "Warehouse",
 ]

@@ -29,6 +29,7 @@ from app.catalog.models import (
     ProductVariant,
     Warehouse,
 )
+from app.catalog.version import CATALOG_FAMILY
 from app.database import Database
 from app.errors import DomainError
 from app.inventory.levels import Level, add_levels
@@ -367,6 +368,7 @@ async def seed(
         await add_levels(session, stock_levels, base)
 
     await invalidate_tree(cache)
+    await cache.invalidate(CATALOG_FAMILY)
     password = staff_password or secrets.token_urlsafe(12)
     try:
         await create_staff(

@@ -1,4 +1,5 @@
-"""The long-lived parts of a running server: settings, database, cache and clock."""
+"""The long-lived parts of a running server: settings, database, cache and clock, and the
+stores of the API's edge (persisted queries, cost budgets, idempotent responses)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.accounts.limits import AccountLimits
+from app.budget import CostBuckets, RedisBuckets
 from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
+from app.idempotency import DatabaseStore, Idempotency, RedisStore
+from app.persisted import store as apq
+from app.persisted.registry import Registry
 from app.ratelimit import (
     FailureLimiter,
     FailureStore,
@@ -30,6 +35,10 @@ class Services:
     cache: Cache
     sign_in_limiter: FailureLimiter
     account_limits: AccountLimits
+    automatic_queries: apq.AutomaticStore
+    trusted_documents: Registry
+    budgets: CostBuckets
+    idempotency: Idempotency
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -40,18 +49,36 @@ class Services:
             settings.cache_ttl_seconds,
             settings.redis_max_connections,
         )
+        db = Database(create_engine(settings))
+        # Whatever is cached under a family a transaction changed moves on after its commit.
+        db.on_change(cache.invalidate)
+        prefix = settings.cache_prefix
         failures: FailureStore
         rates: RateStore
-        if isinstance(cache.backend, RedisBackend):
-            failures = RedisFailureStore(cache.backend.client, settings.cache_prefix)
-            rates = RedisRateStore(cache.backend.client, settings.cache_prefix)
-        else:
-            failures, rates = MemoryFailureStore(), MemoryRateStore()
         # One breaker for the one Redis: whoever meets an outage first spares the others.
         breaker = cache.breaker
+        automatic: apq.AutomaticStore
+        if isinstance(cache.backend, RedisBackend):
+            client = cache.backend.client
+            failures = RedisFailureStore(client, prefix)
+            rates = RedisRateStore(client, prefix)
+            automatic = apq.AutomaticStore(
+                apq.RedisBackend(
+                    client, prefix, settings.apq_max_documents, settings.apq_ttl_seconds
+                ),
+                breaker,
+            )
+            buckets, idempotent = RedisBuckets(client, prefix), RedisStore(client, prefix)
+        else:
+            failures, rates = MemoryFailureStore(), MemoryRateStore()
+            automatic = apq.AutomaticStore(
+                apq.DatabaseBackend(db, settings.apq_max_documents, settings.apq_ttl_seconds),
+                None,
+            )
+            buckets, idempotent = None, None
         return cls(
             settings=settings,
-            db=Database(create_engine(settings)),
+            db=db,
             cache=cache,
             sign_in_limiter=FailureLimiter(
                 failures,
@@ -60,6 +87,10 @@ class Services:
                 breaker,
             ),
             account_limits=AccountLimits.from_settings(settings, RateLimiter(rates, breaker)),
+            automatic_queries=automatic,
+            trusted_documents=Registry(db),
+            budgets=CostBuckets(buckets, breaker),
+            idempotency=Idempotency(idempotent, DatabaseStore(db), breaker),
             clock=clock,
         )
 

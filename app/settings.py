@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -143,6 +144,34 @@ def _upper(raw: object) -> object:
     return raw.strip().upper() if isinstance(raw, str) else raw
 
 
+def _lower(raw: object) -> object:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
+_CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _client_budgets(raw: object) -> object:
+    """CLIENT_BUDGETS="partner-a=20000,mobile=5000": cost points per registered client."""
+    if not isinstance(raw, str):
+        return raw
+    budgets: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, points = item.partition("=")
+        name = name.strip()
+        if not sep or not _CLIENT_NAME.match(name) or not points.strip().isdigit():
+            raise ValueError(f"must look like partner-a=20000,mobile=5000, got {item!r}")
+        budgets[name] = int(points)
+        if budgets[name] < 1:
+            raise ValueError(f"a budget must be at least 1 point, got {item!r}")
+    return budgets
+
+
+def is_client_name(name: str) -> bool:
+    """What a persisted-query client may be called (it names a cost budget, a metric label)."""
+    return bool(_CLIENT_NAME.match(name))
+
+
 Seconds = PositiveInt
 Items = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 
@@ -215,6 +244,82 @@ class Settings(BaseModel):
     password_hash_max_wait_ms: NonNegativeInt = Field(3000, alias="PASSWORD_HASH_MAX_WAIT_MS")
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
         Field("INFO", alias="LOG_LEVEL")
+    )
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = Field(
+        "text",
+        alias="LOG_FORMAT",
+        description="text: one readable line per event; json: one JSON object per line, with "
+        "operation, duration, cost, SQL count and cache outcome on access lines",
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        alias="PROMETHEUS_MULTIPROC_DIR",
+        description="directory where worker processes keep their metrics so that /metrics adds "
+        "them up; `commerce serve --workers N` makes one when unset",
+    )
+    persisted_queries: Annotated[Literal["automatic", "allowlist"], BeforeValidator(_lower)] = (
+        Field(
+            "automatic",
+            alias="PERSISTED_QUERIES",
+            description="automatic: any client may register a document by its hash (Apollo APQ); "
+            "allowlist: only documents loaded with `commerce persisted-queries load` run",
+        )
+    )
+    allowlist_exempt_staff: bool = Field(
+        False,
+        alias="ALLOWLIST_EXEMPT_STAFF",
+        description="in allowlist mode, staff tokens may still send any document",
+    )
+    apq_max_documents: PositiveInt = Field(
+        10_000,
+        alias="APQ_MAX_DOCUMENTS",
+        description="automatic persisted queries kept at most; the least recently used go first",
+    )
+    apq_ttl_seconds: Seconds = Field(
+        7 * 24 * 3600,
+        alias="APQ_TTL_SECONDS",
+        description="an automatic persisted query unused this long is forgotten",
+    )
+    apq_max_document_bytes: int = Field(
+        16 * 1024,
+        alias="APQ_MAX_DOCUMENT_BYTES",
+        ge=256,
+        description="larger documents still run but are not stored under their hash",
+    )
+    cost_budget: PositiveInt = Field(
+        20_000,
+        alias="COST_BUDGET",
+        description="cost points in each client's bucket (user, registered client or address)",
+    )
+    cost_restore_rate: PositiveInt = Field(
+        1000, alias="COST_RESTORE_RATE", description="cost points a bucket regains per second"
+    )
+    client_budgets: Annotated[dict[str, int], BeforeValidator(_client_budgets)] = Field(
+        default_factory=dict,
+        alias="CLIENT_BUDGETS",
+        description="bucket size per registered persisted-query client, e.g. "
+        "partner-a=20000,mobile=5000 (others get COST_BUDGET)",
+    )
+    response_cache_ttl_seconds: NonNegativeInt = Field(
+        600,
+        alias="RESPONSE_CACHE_TTL_SECONDS",
+        description="safety-net TTL of cached public persisted-query responses (0: no response "
+        "cache); writes make them unreachable at once",
+    )
+    http_cache_max_age: NonNegativeInt = Field(
+        60,
+        alias="HTTP_CACHE_MAX_AGE",
+        description="max-age of `Cache-Control: public` on hashed GETs of public catalog data",
+    )
+    idempotency_ttl_seconds: Seconds = Field(
+        24 * 3600,
+        alias="IDEMPOTENCY_TTL_SECONDS",
+        description="how long a response to a request with an Idempotency-Key is replayed",
+    )
+    idempotency_wait_seconds: PositiveInt = Field(
+        30,
+        alias="IDEMPOTENCY_WAIT_SECONDS",
+        description="how long a retry waits for the first request with its key to finish",
     )
 
     @property

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.cache import Cache
 from app.catalog.common import SLUG_RULE, is_valid_slug, require_unique, slugify
 from app.catalog.models import Category, Product, ProductStatus
+from app.catalog.version import storefront_changed
 from app.database import Database, after_commit, flush_unique
 from app.errors import ErrorCode, Problems, fail
 from app.unset import UNSET, Maybe
@@ -180,6 +181,7 @@ async def create_category(
     session.add(category)
     await flush_unique(session, "input", "slug")
     after_commit(session, lambda: invalidate_tree(cache))
+    storefront_changed(session)
     return category
 
 
@@ -208,6 +210,7 @@ async def update_category(
     session.add(category)
     await flush_unique(session, "input", "slug")
     after_commit(session, lambda: invalidate_tree(cache))
+    storefront_changed(session)
     return category
 
 

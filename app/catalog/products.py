@@ -27,6 +27,7 @@ from app.catalog.models import (
     ProductVariant,
     Warehouse,
 )
+from app.catalog.version import storefront_changed
 from app.database import after_commit, flush_unique
 from app.errors import ErrorCode, Problems, fail, field_label
 from app.inventory.levels import Level, add_levels
@@ -287,6 +288,7 @@ async def create_product(
     )
     await _refresh_price_bounds(session, product.id)
     await session.refresh(product)
+    storefront_changed(session)
     return product
 
 
@@ -323,6 +325,7 @@ async def update_product(
     product.updated_at = now
     session.add(product)
     await flush_unique(session, "input", "slug")
+    storefront_changed(session)
     return product
 
 
@@ -363,6 +366,7 @@ async def set_product_status(
         raise fail(ErrorCode.INVALID_STATE, "the product was changed meanwhile; try again", "id")
     await session.refresh(product)
     after_commit(session, lambda: invalidate_tree(cache))
+    storefront_changed(session)
     return product
 
 
@@ -487,4 +491,5 @@ async def update_variant(
     session.add(variant)
     if price is not None:
         await _refresh_price_bounds(session, variant.product_id)
+    storefront_changed(session)
     return variant

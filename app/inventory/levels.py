@@ -15,7 +15,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import ProductVariant, Warehouse
+from app.catalog.version import storefront_changed
 from app.errors import ErrorCode, fail
+from app.inventory.allocation import StockRow
 from app.inventory.locking import Column, adjust, lock
 from app.inventory.models import Stock
 
@@ -80,11 +82,15 @@ async def set_level(
 ) -> Stock:
     """Sets the on-hand quantity of a variant in a warehouse (creating the stock row).
 
-    One row in one statement, with no other stock lock held: the lock order holds.
+    The variant's rows are locked first, in one statement (the lock order holds), so that
+    its stock status before and after is known exactly: a change of it is a storefront
+    change.
     """
     if not 0 <= quantity <= MAX_UNITS:
         raise fail(ErrorCode.INVALID, f"quantity must be between 0 and {MAX_UNITS}", "quantity")
     await _require(session, variant_id, [(warehouse_id, "warehouse_id")])
+    locked = await lock(session, variant_ids=[variant_id])
+    before = locked.statuses([variant_id])
     statement = _upsert(session)(Stock).values(
         variant_id=variant_id,
         warehouse_id=warehouse_id,
@@ -105,7 +111,15 @@ async def set_level(
             f"quantity cannot be below the {held.reserved} units held for carts",
             "quantity",
         )
-    return await _row(session, variant_id, warehouse_id)
+    row = await _row(session, variant_id, warehouse_id)
+    assert row.id is not None
+    locked.rows[row.id] = StockRow(row.id, variant_id, warehouse_id, row.available)
+    if variant_id not in locked.thresholds:  # its first stock row
+        variant = await session.get(ProductVariant, variant_id)
+        locked.thresholds[variant_id] = variant.low_stock_threshold if variant else 0
+    if locked.statuses([variant_id]) != before:
+        storefront_changed(session)
+    return row
 
 
 async def move(
@@ -131,6 +145,8 @@ async def move(
         [(from_warehouse_id, "from_warehouse_id"), (to_warehouse_id, "to_warehouse_id")],
     )
     # Both rows (and any other of the variant) in one statement, before either is written.
+    # (Taking units off the source may look like a stock-status change until the
+    # destination gets them: the catalog version then moves once more than needed.)
     locked = await lock(session, variant_ids=[variant_id])
     source = next(
         (r for r in locked.of_variant(variant_id) if r.warehouse_id == from_warehouse_id), None

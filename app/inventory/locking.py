@@ -28,6 +28,12 @@ transaction, which is retried whole (`database.is_retryable`).
 Every write to a stock row goes through `adjust`, on rows this transaction has
 locked: the statement is conditional, so that no row ever goes below what is
 available, whatever ran meanwhile.
+
+`lock` takes every row of each variant concerned, even when asked for some rows
+only: what a variant has available is then known exactly, before and after
+each write, and a write that changes a variant's stock status (what the
+storefront shows, `app.catalog.availability`) moves the catalog version
+(`app.catalog.version`). Exact quantities never need to.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from sqlalchemy import case, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.catalog.availability import stock_status
+from app.catalog.models import ProductVariant
+from app.catalog.version import storefront_changed
 from app.errors import ErrorCode, fail
 from app.inventory.allocation import StockRow
 from app.inventory.models import Stock
@@ -52,6 +61,8 @@ class LockedStock:
     transaction's own writes (`adjust`) change it."""
 
     rows: dict[int, StockRow]
+    # Low-stock threshold per variant whose rows are all locked.
+    thresholds: dict[int, int] = dataclasses.field(default_factory=dict)
 
     @property
     def stock_ids(self) -> list[int]:
@@ -64,31 +75,41 @@ class LockedStock:
         """Units of the variant available now in the locked rows."""
         return sum(row.available for row in self.of_variant(variant_id))
 
+    def statuses(self, variant_ids: Collection[int]) -> dict[int, str]:
+        return {
+            v: stock_status(self.units(v), self.thresholds.get(v, 0)).value for v in variant_ids
+        }
+
 
 async def lock(
     session: AsyncSession, variant_ids: Collection[int] = (), stock_ids: Collection[int] = ()
 ) -> LockedStock:
-    """Locks the stock rows of these variants and these rows, in id order; returns them as
-    they are now."""
+    """Locks the stock rows of these variants and every row of the variants these rows
+    belong to, in id order, in one statement; returns them as they are now."""
     if not variant_ids and not stock_ids:
         return LockedStock({})
     wanted = []
     if variant_ids:
         wanted.append(col(Stock.variant_id).in_(sorted(variant_ids)))
     if stock_ids:
-        wanted.append(col(Stock.id).in_(sorted(stock_ids)))
+        of_rows = select(Stock.variant_id).where(col(Stock.id).in_(sorted(stock_ids)))
+        wanted.append(col(Stock.variant_id).in_(of_rows))
+    threshold = (
+        select(ProductVariant.low_stock_threshold)
+        .where(col(ProductVariant.id) == col(Stock.variant_id))
+        .scalar_subquery()
+    )
     rows = await session.exec(
-        select(Stock.id, Stock.variant_id, Stock.warehouse_id, Stock.available)
+        select(Stock.id, Stock.variant_id, Stock.warehouse_id, Stock.available, threshold)
         .where(or_(*wanted))
         .order_by(col(Stock.id))
-        .with_for_update()
+        .with_for_update(of=Stock)  # type: ignore[arg-type]
     )
-    return LockedStock(
-        {
-            stock_id: StockRow(stock_id, variant, warehouse, units)
-            for stock_id, variant, warehouse, units in rows.all()
-        }
-    )
+    locked = LockedStock({})
+    for stock_id, variant, warehouse, units, low in rows.all():
+        locked.rows[stock_id] = StockRow(stock_id, variant, warehouse, units)
+        locked.thresholds[variant] = int(low or 0)
+    return locked
 
 
 class Column(StrEnum):
@@ -116,6 +137,8 @@ async def adjust(
     needed = {stock_id: max(-effect * delta, 0) for stock_id, delta in deltas.items()}
     if any(locked.rows[stock_id].available < n for stock_id, n in needed.items()):
         return False
+    variants = {locked.rows[stock_id].variant_id for stock_id in deltas}
+    before = locked.statuses(variants)
     target = getattr(Stock, column.value)
     changed = await session.exec(  # type: ignore[call-overload]
         update(Stock)
@@ -131,4 +154,6 @@ async def adjust(
     for stock_id, delta in deltas.items():
         row = locked.rows[stock_id]
         locked.rows[stock_id] = dataclasses.replace(row, available=row.available + effect * delta)
+    if locked.statuses(variants) != before:
+        storefront_changed(session)
     return True

@@ -33,5 +33,6 @@ async def return_units(session: AsyncSession, returned: Sequence[ReturnedUnits])
         ).items():
             units[stock_id] = units.get(stock_id, 0) + quantity
     locked = await lock(session, stock_ids=units)
-    await adjust(session, locked, Column.QUANTITY, {s: units[s] for s in locked.rows})
+    # The lock holds every row of these variants; only rows that still exist get units.
+    await adjust(session, locked, Column.QUANTITY, {s: units[s] for s in locked.rows if s in units})
     return units

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Category, Product
+from app.catalog.version import storefront_changed
 from app.database import flush_unique
 from app.errors import ErrorCode, Problems, fail, field_label
 from app.pricing.engine import BASIS_POINTS, PromotionKind, PromotionScope
@@ -143,6 +144,7 @@ async def add_promotion(session: AsyncSession, promotion: Promotion) -> Promotio
             "coupon_code",
         ),
     )
+    storefront_changed(session)
     return promotion
 
 
