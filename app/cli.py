@@ -1,4 +1,5 @@
-"""`commerce`: serve, migrate, seed, create-staff, carts purge, schema export."""
+"""`commerce`: serve, migrate, seed, create-staff, carts purge, schema export,
+persisted-queries load and manifest."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.persisted.registry import Checked
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
@@ -54,6 +59,21 @@ def _parser() -> argparse.ArgumentParser:
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the SDL (default schema/schema.graphql)")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE, help="file, or - for stdout")
+
+    persisted = sub.add_parser("persisted-queries", help="trusted documents of named clients")
+    persisted_sub = persisted.add_subparsers(dest="persisted_command", required=True)
+    load = persisted_sub.add_parser(
+        "load",
+        help="register a client's documents from an Apollo persisted-query manifest "
+        "(replacing the ones it registered before)",
+    )
+    load.add_argument("file", type=Path, help="apollo-persisted-query-manifest JSON")
+    load.add_argument("--client", required=True, help="the partner or app, e.g. partner-a")
+    manifest = persisted_sub.add_parser(
+        "manifest", help="write a manifest of the operations in .graphql files"
+    )
+    manifest.add_argument("files", nargs="+", type=Path)
+    manifest.add_argument("--output", type=Path, default=Path("-"), help="file, or - for stdout")
     return parser
 
 
@@ -61,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "schema":
         return _export_schema(args.output)
+    if args.command == "persisted-queries" and args.persisted_command == "manifest":
+        return _write_manifest(args.files, args.output)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -68,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from app.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "migrate":
@@ -79,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_purge_carts(settings))
     if args.command == "create-staff":
         return asyncio.run(_create_staff(settings, args.email, args.password, args.permissions))
+    if args.command == "persisted-queries":
+        return _load_manifest(settings, args.file, args.client)
     return 2
 
 
@@ -98,6 +122,71 @@ def export_sdl(schema: object) -> str:
     return str(schema).rstrip() + "\n"
 
 
+def _write_manifest(files: Sequence[Path], output: Path) -> int:
+    from app.persisted.registry import manifest_text
+    from schema.operations import manifest_operations
+
+    try:
+        operations = manifest_operations(path.read_text() for path in files)
+    except (OSError, ValueError) as exc:  # unreadable file, or a GraphQL syntax error
+        print(f"commerce: {exc}", file=sys.stderr)
+        return 1
+    text = manifest_text(operations)
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        print(f"wrote {len(operations)} operations to {output}")
+    return 0
+
+
+def _load_manifest(settings: Settings, file: Path, client: str) -> int:
+    from app.persisted.registry import ManifestError, read_manifest
+    from app.settings import is_client_name
+    from schema import Limits, build_schema
+    from schema.operations import check_operation
+
+    if not is_client_name(client):
+        print("commerce: --client must be 1-64 letters, digits, '.', '_' or '-'", file=sys.stderr)
+        return 2
+    try:
+        operations = read_manifest(file.read_bytes())
+    except (OSError, ManifestError) as exc:
+        print(f"commerce: {file}: {exc}", file=sys.stderr)
+        return 2
+    limits = Limits.from_settings(settings)
+    schema = build_schema(limits)._schema
+    checked: list[Checked] = []
+    problems = 0
+    for operation in operations:
+        outcome = check_operation(schema, operation, limits)
+        if isinstance(outcome, str):
+            problems += 1
+            print(f"commerce: {operation.name or operation.id[:12]}: {outcome}", file=sys.stderr)
+        else:
+            checked.append(outcome)
+    if problems:
+        print(f"commerce: nothing registered: {problems} operations refused", file=sys.stderr)
+        return 1
+    asyncio.run(_register(settings, client, checked))
+    budget = settings.client_budgets.get(client, settings.cost_budget)
+    print(
+        f"registered {len(checked)} documents for {client} "
+        f"(highest cost {max((c.cost for c in checked), default=0)}; budget {budget} points)"
+    )
+    return 0
+
+
+async def _register(settings: Settings, client: str, checked: Sequence[Checked]) -> None:
+    from app.services import Services
+
+    services = Services.open(settings)
+    try:
+        await services.trusted_documents.replace(client, checked)
+    finally:
+        await services.close()
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
@@ -107,6 +196,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
         return 2
+    if workers > 1:
+        _metrics_directory(settings)
     # Only the answer matters here, not alembic's account of how it found it.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     if settings.is_sqlite and asyncio.run(_pending(settings)):
@@ -130,6 +221,22 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         ws_max_size=settings.max_body_bytes,
     )
     return 0
+
+
+def _metrics_directory(settings: Settings) -> None:
+    """Workers add up their metrics through files in one directory (prometheus-client's
+    multiprocess mode), which must be set before they import the library and must not
+    hold files of an earlier run."""
+    import os
+    import tempfile
+
+    directory = settings.prometheus_multiproc_dir
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="commerce-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 async def _pending(settings: Settings) -> list[str]:

@@ -21,6 +21,7 @@ from app.accounts.limits import AccountLimits
 from app.accounts.models import Address, User
 from app.accounts.permissions import Permission, Viewer, require_viewer
 from app.accounts.users import load_viewer
+from app.budget import Bucket, Charge, CostBuckets, bucket_for
 from app.cache import Cache
 from app.cart.models import Cart, CartLine
 from app.catalog import loaders as catalog
@@ -151,6 +152,8 @@ class Context:
         client_address: str = "unknown",
         request: Any = None,
         response: Any = None,
+        budgets: CostBuckets | None = None,
+        client: str | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -163,6 +166,13 @@ class Context:
         self.client_address = client_address
         self.request = request
         self.response = response
+        self.budgets = budgets
+        # The registered persisted-query client whose document this is, if any.
+        self.client = client
+        # The operation's cost as judged before it runs (`schema.limits`), and what taking
+        # it from the caller's bucket gave (`schema.budget`).
+        self.requested_cost: int | None = None
+        self.charge: Charge | None = None
         # As authentication found it, until a write in this request makes it stale.
         self._authenticated = viewer
         self._viewer: asyncio.Future[Viewer | None] | None = None
@@ -172,9 +182,9 @@ class Context:
         self._tree: asyncio.Future[CategoryTree] | None = None
         self._unit: UnitOfWork | None = None
 
-    def renewed(self, request_id: str, viewer: Viewer | None) -> Context:
+    def renewed(self, request_id: str, viewer: Viewer | None, client: str | None = None) -> Context:
         """A context for one more operation on the same connection (a WebSocket): same
-        services and client, nothing remembered from earlier operations."""
+        services and client address, nothing remembered from earlier operations."""
         return Context(
             settings=self.settings,
             db=self.db,
@@ -187,6 +197,8 @@ class Context:
             client_address=self.client_address,
             request=self.request,
             response=self.response,
+            budgets=self.budgets,
+            client=client,
         )
 
     @cached_property
@@ -199,6 +211,10 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def bucket(self) -> Bucket:
+        """Whose cost budget pays for this operation (`app.budget.bucket_for`)."""
+        return bucket_for(self.settings, self.user_id, self.client, self.client_address)
 
     async def viewer(self) -> Viewer | None:
         """The signed-in user (as authenticated, or reloaded from the cache after a write to

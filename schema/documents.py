@@ -18,7 +18,7 @@ from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from schema.limits import Limits, check, scan
+from schema.limits import REPORTED_COST_CAP, Limits, check, measure, scan
 
 # What "small" means: the contract's largest operation is about 2,000 characters.
 MAX_KEPT_CHARS = 8192
@@ -97,7 +97,10 @@ class DocumentGate(SchemaExtension):
         document = ctx.graphql_document
         if document is not None and ctx.pre_execution_errors is None:
             schema = ctx.schema._schema
-            refused = check(schema, document, ctx.operation_name, ctx.variables, self.store.limits)
+            figures = measure(schema, document, ctx.operation_name, ctx.variables)
+            if figures is not None and hasattr(ctx.context, "requested_cost"):
+                ctx.context.requested_cost = min(figures.cost, REPORTED_COST_CAP)
+            refused = check(figures, ctx.operation_name, self.store.limits)
             ctx.pre_execution_errors = (
                 [refused]
                 if refused is not None

@@ -59,7 +59,7 @@ _OPENING = frozenset({TokenKind.BRACE_L, TokenKind.PAREN_L, TokenKind.BRACKET_L}
 _CLOSING = frozenset({TokenKind.BRACE_R, TokenKind.PAREN_R, TokenKind.BRACKET_R})
 _STRINGS = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING})
 # Reported costs are capped so that an absurd one still fits a JSON number.
-_REPORTED_COST_CAP = 10**15
+REPORTED_COST_CAP = 10**15
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,14 +176,9 @@ def measure(
 
 
 def check(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: dict[str, Any] | None,
-    limits: Limits,
+    figures: Measure | None, operation_name: str | None, limits: Limits
 ) -> GraphQLError | None:
-    """Why the operation may not run, or None."""
-    figures = measure(schema, document, operation_name, variables)
+    """Why the operation measured as `figures` (`measure`) may not run, or None."""
     if figures is None:
         return None
     if figures.nesting > MAX_NESTING:
@@ -198,7 +193,7 @@ def check(
         )
     if figures.aliases > limits.max_aliases:
         return refusal(
-            f"{min(figures.aliases, _REPORTED_COST_CAP)} aliases found; "
+            f"{min(figures.aliases, REPORTED_COST_CAP)} aliases found; "
             f"allowed: {limits.max_aliases}",
             "TOO_MANY_ALIASES",
         )
@@ -209,7 +204,7 @@ def check(
             "QUERY_TOO_LARGE",
         )
     if figures.cost > limits.max_cost:
-        cost = min(figures.cost, _REPORTED_COST_CAP)
+        cost = min(figures.cost, REPORTED_COST_CAP)
         return refusal(
             f"query cost {cost} exceeds the limit of {limits.max_cost}; "
             "ask for fewer items (first) or fewer nested lists",

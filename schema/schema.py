@@ -14,6 +14,7 @@ from strawberry.types.execution import ExecutionContext
 from app.settings import Settings
 from schema.accounts.mutations import AccountMutation
 from schema.accounts.queries import AccountQuery
+from schema.budget import CostBudget
 from schema.cart.mutations import CartMutation, CartQuery
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
@@ -31,6 +32,9 @@ Mutation = merge_types(
 
 
 class CommerceSchema(strawberry.Schema):
+    # Its parse and validation cache, shared with the edge (persisted queries, idempotency).
+    documents: DocumentStore
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -38,7 +42,7 @@ class CommerceSchema(strawberry.Schema):
         log_unexpected(errors, execution_context)
 
 
-def build_schema(limits: Limits | None = None, *, introspection: bool = True) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, *, introspection: bool = True) -> CommerceSchema:
     """The schema with its limits; without `introspection`, `__schema` and `__type` are refused."""
     store = DocumentStore(limits or Limits.from_settings(Settings()))
     rules: list[Any] = [MaxIntrospectionDepthRule]
@@ -48,10 +52,13 @@ def build_schema(limits: Limits | None = None, *, introspection: bool = True) ->
         lambda: AddValidationRules(rules),
         lambda: DocumentGate(store),
         OperationChoice,
+        CostBudget,
     ]
-    return CommerceSchema(
+    schema = CommerceSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=True),
     )
+    schema.documents = store
+    return schema

@@ -159,7 +159,7 @@ async def test_operation_names_select_from_a_multi_operation_document(
     response = await api.http.post(
         "/graphql", json={"query": document, "operationName": "Other", "variables": {}}
     )
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json()["data"] == {"__typename": "Query"}
     ambiguous = await api.http.post(
         "/graphql", json={"query": document}, headers={"accept": GRAPHQL_RESPONSE}
     )
@@ -270,8 +270,9 @@ async def test_graphiql_and_introspection_follow_one_setting(settings: Settings)
         ):
             ide = await http.get("/graphql", headers={"accept": "text/html"})
             schema = (await http.post("/graphql", json=introspect)).json()
+            schema.pop("extensions", None)
             typename = (await http.post("/graphql", json={"query": "{ __typename }"})).json()
-        assert typename == {"data": {"__typename": "Query"}}
+        assert typename["data"] == {"__typename": "Query"}
         if enabled:
             assert ide.status_code == 200
             assert "graphiql" in ide.text.lower()

@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, health checks, request ids.
+"""The ASGI application: GraphQL at /graphql, health checks, metrics, request ids.
 
 `uvicorn app.web.asgi:create_app --factory` (or `commerce serve`) runs it.
 """
@@ -24,9 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import maintenance
 from app.columns import utcnow
 from app.database import StatementCounter, request_statements
-from app.logs import new_request_id, request_id_var
+from app.logs import RequestFacts, configure_logging, new_request_id, request_facts, request_id_var
 from app.services import Services
 from app.settings import Settings, load_settings
+from app.web import metrics
 from app.web.view import GraphQLView
 from schema import Limits, build_schema
 
@@ -37,8 +38,9 @@ access_log = logging.getLogger("commerce.access")
 
 
 class RequestIdMiddleware:
-    """Gives each request an id (logged, and returned as X-Request-ID), counts its SQL and
-    writes the access log."""
+    """Gives each request an id (logged, and returned as X-Request-ID), counts its SQL,
+    writes the access log (with what the GraphQL layers learnt: operation, cost, cache
+    outcome) and records the request's metrics."""
 
     def __init__(self, app: ASGIApp, expose_sql_count: bool) -> None:
         self.app = app
@@ -53,6 +55,8 @@ class RequestIdMiddleware:
         id_token = request_id_var.set(request_id)
         counter = StatementCounter()
         sql_token = request_statements.set(counter)
+        facts = RequestFacts()
+        facts_token = request_facts.set(facts)
         started = time.perf_counter()
         status = 0
 
@@ -70,24 +74,56 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             client = scope.get("client")
+            is_graphql = scope.get("path") == "/graphql" and scope["type"] == "http"
             access_log.info(
-                "%s %s %s %s %.1f ms, %d SQL",
+                "%s %s %s %s %.1f ms, %d SQL%s",
                 client[0] if client else "-",
                 scope.get("method", "WS"),
                 scope.get("path"),
                 status or "-",
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 counter.total,
+                _graphql_summary(facts) if is_graphql else "",
+                extra={
+                    "client": client[0] if client else None,
+                    "method": scope.get("method", "WS"),
+                    "path": scope.get("path"),
+                    "status": status or None,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "sql": counter.total,
+                    "operation": facts.operation,
+                    "cost": facts.cost,
+                    "cache": facts.cache,
+                    "errors": facts.error_codes or None,
+                },
             )
+            if is_graphql and scope.get("method") in ("GET", "POST"):
+                metrics.observe(facts, status, elapsed)
+            request_facts.reset(facts_token)
             request_statements.reset(sql_token)
             request_id_var.reset(id_token)
+
+
+def _graphql_summary(facts: RequestFacts) -> str:
+    parts = [f", {facts.operation or 'anonymous'}"]
+    if facts.cost is not None:
+        parts.append(f"cost {facts.cost}")
+    if facts.cache:
+        parts.append(f"cache {facts.cache}")
+    if facts.error_codes:
+        parts.append("errors " + ",".join(facts.error_codes))
+    return " ".join(parts)
 
 
 def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Starlette:
     settings = settings or load_settings()
+    if not logging.getLogger().handlers:
+        # A worker process started by uvicorn: the same log format as `commerce serve`.
+        configure_logging(settings.log_level, settings.log_format)
     services = Services.open(settings, clock)
     schema = build_schema(Limits.from_settings(settings), introspection=settings.graphiql)
     graphql = GraphQLView(schema, services)
@@ -139,6 +175,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics),
         ],
         lifespan=lifespan,
     )

@@ -7,8 +7,10 @@
   The token is checked again for each operation, so a socket outliving its
   token gets UNAUTHENTICATED errors instead of answers.
 - Every `subscribe` payload passes the same checks as an HTTP body
-  (`app.web.payload`), and every operation gets its own request id and its
-  own context (loaders and caches live for one operation, as for one request).
+  (`app.web.payload`) and the same persisted-query resolution, allowlist
+  included (`app.web.persisted`, through the view), and every operation gets
+  its own request id and its own context (loaders and caches live for one
+  operation, as for one request).
 - Errors go through the same policy as over HTTP: expected ones keep their
   code, anything else is masked with the request id and logged.
 """
@@ -58,6 +60,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     context: Context
     _credential: str | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Registered persisted-query client per operation id, from `subscribe` to its run.
+        self._clients: dict[str, str | None] = {}
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload") or {}
         if not self.connection_init_received and isinstance(payload, dict):
@@ -88,7 +95,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)  # closes with the protocol's code
             return
         try:
-            data = request_data(message.get("payload"), self.view.limits)
+            resolved = await self.view.resolve(
+                request_data(message.get("payload"), self.view.limits), self._credential, None
+            )
+            data = resolved.data
             if not data.query:
                 raise RequestRefused("the subscribe payload needs a `query`")
         except RequestRefused as exc:
@@ -97,6 +107,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": operation_id, "type": "error", "payload": [error.formatted]}
             )
             return
+        self._clients[operation_id] = resolved.client
         checked: SubscribeMessage = {
             "id": operation_id,
             "type": "subscribe",
@@ -113,13 +124,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Runs in its own task: the request id set here belongs to this operation only.
         request_id = new_request_id()
         request_id_var.set(request_id)
+        client = self._clients.pop(operation.id, None)
         try:
             viewer = await self.view.authenticate(self._credential)
         except AuthenticationFailed as exc:
             error = GraphQLError(str(exc), extensions={"code": "UNAUTHENTICATED"})
             await operation.send_initial_errors([error])
             return
-        context = self.context.renewed(request_id, viewer)
+        context = self.context.renewed(request_id, viewer, client)
         try:
             source = await self.schema.stream(
                 operation.query,
