@@ -210,12 +210,14 @@ async def from_address(server: Server, address: str) -> AsyncIterator[GraphQLCli
         yield GraphQLClient(http, server.services.db.counter)
 
 
+SIGN_IN = (
+    "mutation($e: String!, $p: String!) { tokenCreate(email: $e, password: $p) "
+    "{ token { accessToken } userErrors { code } } }"
+)
+
+
 async def sign_in(api: GraphQLClient, email: str, password: str = PASSWORD) -> str:
-    response = await api.query(
-        "mutation($e: String!, $p: String!) { tokenCreate(email: $e, password: $p) "
-        "{ token { accessToken } userErrors { code } } }",
-        {"e": email, "p": password},
-    )
+    response = await api.query(SIGN_IN, {"e": email, "p": password})
     payload = response.data["tokenCreate"]
     assert payload["userErrors"] == [], payload
     return str(payload["token"]["accessToken"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import httpx
 import pytest
 
 from app.cli import SCHEMA_FILE
+from app.persisted import document_hash
+from app.persisted.registry import ManifestOperation, manifest_text, read_manifest
 
 COMMERCE = str(Path(sys.executable).parent / "commerce")
 
@@ -215,3 +218,38 @@ def test_schema_export_matches_the_committed_sdl(env: dict[str, str]) -> None:
     assert exported.stdout == SCHEMA_FILE.read_text(), (
         "schema/schema.graphql is stale: run `commerce schema export`"
     )
+
+
+def test_manifests_are_written_and_loaded_from_the_command_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    assert _run("migrate", env=env).returncode == 0
+    source = tmp_path / "client.graphql"
+    source.write_text(
+        "query Tree { categories { ...Names } }\nfragment Names on Category { name slug }\n"
+        "query One($slug: String!) { category(slug: $slug) { name } }\n"
+    )
+    manifest = tmp_path / "manifest.json"
+    made = _run("persisted-queries", "manifest", str(source), "--output", str(manifest), env=env)
+    assert made.returncode == 0, made.stderr
+    operations = read_manifest(manifest.read_bytes())
+    assert [o.name for o in operations] == ["Tree", "One"]
+    assert "fragment Names" in operations[0].body
+    assert all(o.id == document_hash(o.body) for o in operations)
+
+    loaded = _run("persisted-queries", "load", str(manifest), "--client", "partner-a", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "registered 2 documents for partner-a" in loaded.stdout
+
+    broken = json.loads(manifest.read_text())
+    broken["operations"][0]["id"] = "0" * 64
+    manifest.write_text(json.dumps(broken))
+    refused = _run("persisted-queries", "load", str(manifest), "--client", "partner-a", env=env)
+    assert refused.returncode == 2
+    assert "sha256" in refused.stderr
+
+    invalid = ManifestOperation(document_hash("{ nope }"), None, "query", "{ nope }")
+    manifest.write_text(manifest_text([invalid]))
+    refused = _run("persisted-queries", "load", str(manifest), "--client", "partner-a", env=env)
+    assert refused.returncode == 1
+    assert "nothing registered" in refused.stderr
