@@ -7,8 +7,10 @@ PostgreSQL cannot store, forged ids and cursors, oversized lists and strings.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import secrets
 import time
 from typing import Any
 
@@ -20,6 +22,7 @@ from app.settings import Settings
 from schema.documents import DocumentStore
 from schema.limits import Limits
 from tests.conftest import Server
+from tests.edge import persisted
 from tests.support import GraphQLClient
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -300,3 +303,50 @@ async def test_http_client_sees_json_for_every_request_error(server: Server) -> 
         )
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+HOSTILE_SET = {
+    "deep": ("{ categories { " + "parent { " * 40 + "name" + " }" * 40 + " } }", "QUERY_TOO_DEEP"),
+    "aliases": (
+        "{ " + " ".join(f"a{i}: __typename" for i in range(1000)) + " }",
+        "TOO_MANY_ALIASES",
+    ),
+    "huge": ("{ " + "__typename " * 4200 + "}", "QUERY_TOO_LARGE"),
+}
+
+
+async def test_the_hostile_set_is_refused_fast_while_others_are_served(
+    server: Server, api: GraphQLClient, demo: SeedReport
+) -> None:
+    """Deep, aliased, huge and batched documents and a flood of unknown hashes, sent at once
+    with ordinary storefront requests: each refused clearly and quickly, the others answered."""
+
+    async def hostile(document: str, code: str) -> None:
+        result = await api.query(document, headers={"accept": GRAPHQL_RESPONSE})
+        assert result.status == 400
+        assert refused(result.body) == [code]
+
+    async def batch() -> None:
+        operations = [{"query": "{ __typename }"}] * 500
+        response = await api.http.post("/graphql", json=operations)
+        assert response.status_code == 400
+        assert "batched requests are not supported" in response.json()["errors"][0]["message"]
+
+    async def flood() -> None:
+        answers = await asyncio.gather(
+            *(persisted(api, "", sha=secrets.token_hex(32)) for _ in range(300))
+        )
+        assert {a.error_codes[0] for a in answers} == {"PERSISTED_QUERY_NOT_FOUND"}
+
+    async def shopper() -> None:
+        for _ in range(5):
+            listing = await api.op("ProductList", {"first": 10})
+            assert len(listing.data["products"]["edges"]) == 10
+
+    stored = await server.services.automatic_queries.backend.count()
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(hostile(*case) for case in HOSTILE_SET.values()), batch(), flood(), shopper()
+    )
+    assert time.perf_counter() - started < 15
+    assert await server.services.automatic_queries.backend.count() == stored

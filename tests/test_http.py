@@ -281,3 +281,29 @@ async def test_graphiql_and_introspection_follow_one_setting(settings: Settings)
             assert ide.status_code == 404
             assert ide.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
             assert "introspection" in schema["errors"][0]["message"].lower()
+
+
+async def test_a_browser_form_cannot_post_a_mutation(server: Server, api: GraphQLClient) -> None:
+    """CSRF: a form can send urlencoded, multipart or text/plain bodies without a CORS
+    preflight, never application/json; GET runs no mutation. Nothing runs either way."""
+    mutation = (
+        'mutation { accountRegister(input: {email: "csrf@example.com", '
+        'password: "correct horse battery 9"}) { userErrors { code } } }'
+    )
+    before = server.statements
+    for content_type, body in (
+        ("application/x-www-form-urlencoded", {"query": mutation}),
+        ("text/plain", None),
+        ("multipart/form-data; boundary=x", None),
+    ):
+        response = await api.http.post(
+            "/graphql",
+            content=None if body else f'{{"query": {mutation!r}}}'.encode(),
+            data=body,
+            headers={"content-type": content_type},
+        )
+        assert response.status_code == 400, content_type
+        assert "application/json" in response.json()["errors"][0]["message"]
+    over_get = await api.http.get("/graphql", params={"query": mutation})
+    assert over_get.status_code == 405
+    assert server.statements == before, "nothing ran"

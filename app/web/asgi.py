@@ -87,6 +87,7 @@ class RequestIdMiddleware:
                 counter.total,
                 _graphql_summary(facts) if is_graphql else "",
                 extra={
+                    "request_id": request_id,
                     "client": client[0] if client else None,
                     "method": scope.get("method", "WS"),
                     "path": scope.get("path"),
