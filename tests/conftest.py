@@ -105,6 +105,10 @@ def settings_for(url: str, redis: bool) -> Settings:
         signin_per_address_per_minute=10_000,
         signin_per_minute=10_000,
         password_hash_max_wait_ms=60_000,
+        # The same for cost budgets: rushes of requests from one address are the point of
+        # some tests; the budget tests set their own.
+        cost_budget=100_000_000,
+        cost_restore_rate=1_000_000,
     )
 
 

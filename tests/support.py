@@ -57,6 +57,11 @@ class Result:
         return self.body["data"]  # type: ignore[no-any-return]
 
     @property
+    def answer(self) -> dict[str, Any]:
+        """The body without `extensions` (whose cost report differs from request to request)."""
+        return {k: v for k, v in self.body.items() if k != "extensions"}
+
+    @property
     def errors(self) -> list[dict[str, Any]]:
         return self.body.get("errors") or []
 

@@ -114,13 +114,13 @@ async def test_other_customers_addresses_do_not_exist_for_you(
     # Bob sees nothing: the same answer as for an id that does not exist.
     as_bob = await api.query(ADDRESS_NODE, {"id": alices}, token=bob)
     missing = await api.query(ADDRESS_NODE, {"id": "QWRkcmVzczo5OTk5OTk="}, token=bob)
-    assert as_bob.body == missing.body == {"data": {"node": None}}
+    assert as_bob.answer == missing.answer == {"data": {"node": None}}
     assert (await api.query(ADDRESS_NODE, {"id": alices})).data["node"] is None
     assert (await api.query(USER_NODE, {"id": alice_id}, token=bob)).data["node"] is None
 
     stolen = await api.op("AddressDelete", {"id": alices}, token=bob)
     unknown = await api.op("AddressDelete", {"id": "QWRkcmVzczo5OTk5OTk="}, token=bob)
-    assert stolen.body == unknown.body
+    assert stolen.answer == unknown.answer
     assert stolen.data["addressDelete"]["userErrors"] == [
         {"field": ["id"], "message": "address not found", "code": "NOT_FOUND"}
     ]

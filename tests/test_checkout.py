@@ -278,7 +278,7 @@ async def test_orders_are_visible_to_their_owner_and_order_staff_only(
     hank = await make_customer(server, "hank@example.com")
     foreign = await api.query(query, {"id": order["id"]}, token=hank)
     unknown = await api.query(query, {"id": "T3JkZXI6OTk5OTk5"}, token=hank)
-    assert foreign.body == unknown.body == {"data": {"node": None}}
+    assert foreign.answer == unknown.answer == {"data": {"node": None}}
     assert (await api.query(query, {"id": order["id"]})).data["node"] is None
     clerk = await make_staff(server, "clerk@example.com", frozenset({Permission.MANAGE_ORDERS}))
     assert (await api.query(query, {"id": order["id"]}, token=clerk)).data["node"] == mine

@@ -20,9 +20,10 @@ async def test_every_answer_reports_its_cost(server: Server) -> None:
     cost = result.body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 30  # 10 x (the connection, an edge, a product)
     throttle = cost["throttleStatus"]
-    assert throttle["maximumAvailable"] == 20000.0
-    assert throttle["restoreRate"] == 1000.0
-    assert 0 < throttle["currentlyAvailable"] <= 20000 - 30
+    settings = server.services.settings
+    assert throttle["maximumAvailable"] == settings.cost_budget
+    assert throttle["restoreRate"] == settings.cost_restore_rate
+    assert 0 < throttle["currentlyAvailable"] <= settings.cost_budget - 30
     refused = await api.query(LISTING, {"n": 100_000})
     assert refused.error_codes == ["QUERY_TOO_COSTLY"]
     assert (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -216,13 +218,20 @@ async def test_cors_is_off_unless_origins_are_configured(api: GraphQLClient) -> 
     assert "access-control-allow-origin" not in preflight.headers
 
 
-async def _cors_app(settings: Settings, origins: tuple[str, ...]) -> httpx.AsyncClient:
+@asynccontextmanager
+async def _cors_app(
+    settings: Settings, origins: tuple[str, ...]
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.with_overrides(cors_origins=origins))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield http
 
 
 async def test_cors_answers_configured_origins(settings: Settings) -> None:
-    async with await _cors_app(settings, ("https://shop.example.com",)) as http:
+    async with _cors_app(settings, ("https://shop.example.com",)) as http:
         preflight = await http.options(
             "/graphql",
             headers={
@@ -250,7 +259,7 @@ async def test_cors_answers_configured_origins(settings: Settings) -> None:
 
 
 async def test_a_wildcard_origin_never_allows_credentials(settings: Settings) -> None:
-    async with await _cors_app(settings, ("*",)) as http:
+    async with _cors_app(settings, ("*",)) as http:
         preflight = await http.options(
             "/graphql",
             headers={"origin": "https://any.example", "access-control-request-method": "POST"},

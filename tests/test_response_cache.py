@@ -45,7 +45,7 @@ async def test_a_repeated_public_query_skips_everything(server: Server, shop: Sh
     assert "Authorization" in first.headers["vary"]
     cost = first.body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == registered.body["extensions"]["cost"]["requestedQueryCost"]
-    assert cost["throttleStatus"]["maximumAvailable"] == 20000
+    assert cost["throttleStatus"]["maximumAvailable"] == server.services.settings.cost_budget
 
     etag = first.headers["etag"]
     unchanged = await persisted(
