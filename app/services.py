@@ -10,6 +10,7 @@ from app.accounts.limits import AccountLimits
 from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
+from app.payments.gateways import PaymentGateway, open_gateway
 from app.ratelimit import (
     FailureLimiter,
     FailureStore,
@@ -30,10 +31,12 @@ class Services:
     cache: Cache
     sign_in_limiter: FailureLimiter
     account_limits: AccountLimits
+    gateway: PaymentGateway
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
+        gateway = open_gateway(settings)  # first: an unknown one stops the process here
         cache = create_cache(
             settings.redis_url,
             settings.cache_prefix,
@@ -60,6 +63,7 @@ class Services:
                 breaker,
             ),
             account_limits=AccountLimits.from_settings(settings, RateLimiter(rates, breaker)),
+            gateway=gateway,
             clock=clock,
         )
 

@@ -37,6 +37,7 @@ PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 PASSWORD = "correct horse battery 9"
 
 
@@ -105,6 +106,7 @@ def settings_for(url: str, redis: bool) -> Settings:
         signin_per_address_per_minute=10_000,
         signin_per_minute=10_000,
         password_hash_max_wait_ms=60_000,
+        payment_webhook_secret=WEBHOOK_SECRET,
     )
 
 
