@@ -433,6 +433,11 @@ async def test_cancelling_a_paid_order_gives_every_tender_back(
     balance = await server.client.query("{ me { pointsBalance } }", token=customer)
     assert balance.data["me"]["pointsBalance"] == 500
     assert await available(server.client, shop, "runner-42") == 10
+    # The card's part was asked of the gateway once the cancellation had committed.
+    sent = await sql(
+        server, "SELECT provider_reference FROM refund_allocation WHERE method = 'CARD'"
+    )
+    assert str(sent[0][0]).startswith("sbx_re_")
     await gateway_says(server, "refund.succeeded", reference, amount)
     assert (await detail(server, order, customer))["refunds"][0]["status"] == "SUCCEEDED"
     gift_entries = await sql(server, "SELECT kind, amount FROM gift_card_entry ORDER BY id")
@@ -555,3 +560,31 @@ async def test_gift_cards_are_issued_by_gift_card_staff(server: Server, shop: Sh
     assert [e["code"] for e in refused.data["giftCardCreate"]["userErrors"]] == [
         "PERMISSION_DENIED"
     ]
+
+
+async def test_a_refund_the_gateway_did_not_take_is_sent_again_by_the_upkeep(
+    server: Server, shop: Shop, customer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.maintenance import run_once
+    from app.payments.gateways.sandbox import SandboxGateway
+
+    order = await place(server, shop, ("sock-3", 1), token=customer)
+    payload, _ = await pay(server, order, "CARD")
+    reference = payload["payment"]["providerReference"]
+    await gateway_says(server, "payment.succeeded", reference, order.total)
+    real = SandboxGateway.refund
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("the gateway is down")
+
+    monkeypatch.setattr(SandboxGateway, "refund", down)
+    cancelled = await server.client.op("OrderCancel", {"id": order.id}, token=customer)
+    assert cancelled.data["orderCancel"]["userErrors"] == []  # the cancellation stands
+    unsent = "SELECT provider_reference FROM refund_allocation"
+    assert await sql(server, unsent) == [(None,)]
+    monkeypatch.setattr(SandboxGateway, "refund", real)
+    assert (await run_once(server.services, server.clock(), purge_carts=False))["refunds_sent"] == 0
+    server.clock.advance(minutes=2)
+    assert (await run_once(server.services, server.clock(), purge_carts=False))["refunds_sent"] == 1
+    assert str((await sql(server, unsent))[0][0]).startswith("sbx_re_")
+    assert (await run_once(server.services, server.clock(), purge_carts=False))["refunds_sent"] == 0
