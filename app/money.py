@@ -58,6 +58,11 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
     return int(scaled)
 
 
+def display(minor: int, currency: str) -> str:
+    """An amount as messages and event logs show it: `12.50 USD`."""
+    return f"{to_decimal(minor, currency)} {currency}"
+
+
 def round_half_up(numerator: int, denominator: int) -> int:
     """Integer division rounded half away from zero (commercial rounding)."""
     if denominator <= 0:

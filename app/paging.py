@@ -17,11 +17,18 @@ from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.errors import ErrorCode, fail
 from app.ids import InvalidCursor, decode_cursor, encode_cursor
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+
+
+def check_page_size(first: int) -> None:
+    """INVALID (at `first`) for a page size out of bounds: every list is capped."""
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise fail(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE_SIZE}", "first")
 
 
 @dataclass(slots=True)
@@ -67,8 +74,14 @@ async def keyset_page(
     key_of: Callable[[Any], Sequence[Any]],
 ) -> Page[Any]:
     """Up to `first` rows of `statement` after the cursor `after`, newest first; `key_of`
-    gives a row's sort key. InvalidCursor for a cursor of another list."""
-    rows = (await session.exec(keyset.after(statement, after).limit(first + 1))).all()  # type: ignore[call-overload]
+    gives a row's sort key. INVALID for a page size out of bounds or a cursor of another
+    list."""
+    check_page_size(first)
+    try:
+        statement = keyset.after(statement, after)
+    except InvalidCursor as exc:
+        raise fail(ErrorCode.INVALID, str(exc), "after") from None
+    rows = (await session.exec(statement.limit(first + 1))).all()  # type: ignore[call-overload]
     page: Page[Any] = Page(has_next_page=len(rows) > first)
     for row in rows[:first]:
         page.items.append(row)

@@ -8,11 +8,10 @@ from datetime import datetime
 
 from app import ids
 from app.accounts.permissions import Viewer
-from app.errors import ErrorCode, fail
 from app.loyalty.points import PointsRates
 from app.orders import access, cancellation, completion, history
 from app.orders.models import Order, OrderEvent, OrderLine
-from app.paging import MAX_PAGE_SIZE, Page
+from app.paging import Page
 from resolvers.context import Context
 from resolvers.guesses import guarded
 
@@ -22,11 +21,6 @@ def order_key(global_id: str, *field: str) -> ids.OrderKey:
     if key is None:
         raise access.not_found(*field)
     return key
-
-
-def check_page_size(first: int) -> None:
-    if not 0 <= first <= MAX_PAGE_SIZE:
-        raise fail(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE_SIZE}", "first")
 
 
 async def by_keys(ctx: Context, keys: Sequence[ids.OrderKey]) -> list[Order | None]:
@@ -46,11 +40,15 @@ async def visible_orders(ctx: Context, order_ids: Sequence[int]) -> dict[int, Or
     return {order.id: order for order in orders if order is not None and order.id is not None}
 
 
-async def lines_by_ids(ctx: Context, keys: Sequence[int]) -> list[OrderLine | None]:
-    """Order lines, as their order is seen: one batch each for the lines and their orders."""
+async def lines_by_ids(ctx: Context, keys: Sequence[int]) -> list[tuple[OrderLine, Order] | None]:
+    """Order lines with their orders, as the orders are seen: one batch each for the lines
+    and their orders."""
     lines = await ctx.loaders.order_line.load_many(keys)
     visible = await visible_orders(ctx, [line.order_id for line in lines if line is not None])
-    return [line if line is not None and line.order_id in visible else None for line in lines]
+    return [
+        (line, visible[line.order_id]) if line is not None and line.order_id in visible else None
+        for line in lines
+    ]
 
 
 async def addresses_by_ids(ctx: Context, keys: Sequence[int]) -> list[Order | None]:
@@ -74,11 +72,7 @@ async def by_number(ctx: Context, number: str, email: str) -> Order | None:
 async def my_orders(
     ctx: Context, viewer: Viewer, first: int, after: str | None, since: datetime
 ) -> Page[Order]:
-    check_page_size(first)
-    try:
-        return await history.customer_orders(ctx.db, viewer.user_id, since, first, after)
-    except ids.InvalidCursor as exc:
-        raise fail(ErrorCode.INVALID, str(exc), "after") from None
+    return await history.customer_orders(ctx.db, viewer.user_id, since, first, after)
 
 
 def default_since(ctx: Context) -> datetime:

@@ -117,9 +117,8 @@ async def _order_addresses(info: CtxInfo, keys: list[int]) -> list[Node | None]:
 
 
 async def _order_lines(info: CtxInfo, keys: list[int]) -> list[Node | None]:
-    rows = await resolve_orders.lines_by_ids(info.context, keys)
-    # Lines carry no currency of their own: it is the shop's, as every order's.
-    return _each(rows, lambda row: OrderLine.from_model(row, info.context.currency))
+    found = await resolve_orders.lines_by_ids(info.context, keys)
+    return _each(found, lambda pair: OrderLine.from_model(pair[0], pair[1].currency))
 
 
 async def _payments(info: CtxInfo, keys: list[int]) -> list[Node | None]:

@@ -22,7 +22,7 @@ from app.database import flush_unique, written
 from app.errors import ErrorCode, Problems, fail
 from app.giftcards.models import GiftCard, GiftCardEntry, GiftCardEntryKind
 from app.ledger import Source
-from app.money import MAX_AMOUNT, to_decimal
+from app.money import MAX_AMOUNT, display
 
 # No 0/O or 1/I: codes are read out and typed by people.
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -40,11 +40,6 @@ def normalize_code(code: str) -> str:
 
 def generate_code() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED_LENGTH))
-
-
-def code_hint(code: str) -> str:
-    """The last four characters, for messages and event logs (never the whole code)."""
-    return f"…{code[-4:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +130,7 @@ async def spend(
     if left is None:
         raise fail(
             ErrorCode.AMOUNT_EXCEEDED,
-            f"the gift card holds only {to_decimal(card.balance, card.currency)} {card.currency}",
+            f"the gift card holds only {display(card.balance, card.currency)}",
             "amount",
         )
     written(card, balance=left)

@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.database import Database, upsert
 from app.errors import ErrorCode, fail
 from app.paging import Keyset, Page, keyset_page
-from app.payments.events import GatewayEvent, MalformedEvent, parse_event
+from app.payments.gateway_events import GatewayEvent, MalformedEvent, parse_event
 from app.payments.models import NotificationState, PaymentNotification, SignatureVerdict
 from app.payments.refunds import Refunder
 from app.payments.settlement import settle

@@ -25,10 +25,11 @@ from app.ids import OrderKey
 from app.ledger import Source
 from app.loyalty import points
 from app.loyalty.points import PointsRates
+from app.money import display
 from app.orders import access, events, transitions
 from app.orders.models import Order, OrderEventType, OrderStatus
 from app.payments.models import Payment, PaymentMethod, PaymentStatus
-from app.payments.refunds import Refunder, money
+from app.payments.refunds import Refunder
 from app.payments.settlement import credit_order
 
 
@@ -50,7 +51,7 @@ class Started:
 def _exceeded(amount: int, limit: int, currency: str, what: str) -> DomainError:
     return fail(
         ErrorCode.AMOUNT_EXCEEDED,
-        f"{money(amount, currency)} is more than {what} ({money(limit, currency)})",
+        f"{display(amount, currency)} is more than {what} ({display(limit, currency)})",
         "amount",
     )
 
@@ -113,7 +114,7 @@ async def _card(
     payment.provider_reference = created.reference
     events.record(
         session, order.id, OrderEventType.PAYMENT_STARTED,
-        f"card payment of {money(amount, order.currency)} started", now,
+        f"card payment of {display(amount, order.currency)} started", now,
     )  # fmt: skip
     await session.flush()
     return Started(payment, order, created.client_secret)

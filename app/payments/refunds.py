@@ -29,7 +29,7 @@ from app.giftcards import cards
 from app.ledger import Source
 from app.loyalty import points
 from app.loyalty.models import PointsEntryKind
-from app.money import scale, to_decimal
+from app.money import display, scale
 from app.orders import events
 from app.orders.cancellation import Cancellation
 from app.orders.models import Order, OrderEventType
@@ -56,11 +56,6 @@ class Part:
 
     payment: Payment
     amount: int
-
-
-def money(amount: int, currency: str) -> str:
-    """An amount as messages show it: `12.50 USD`."""
-    return f"{to_decimal(amount, currency)} {currency}"
 
 
 def _points_back(payment: Payment, amount: int) -> int:
@@ -135,7 +130,7 @@ class Refunder:
             if allocation.status == RefundStatus.PENDING:
                 sent.append(allocation)
         order.total_refunded += total
-        described = money(total, order.currency)
+        described = display(total, order.currency)
         if sent:
             events.record(
                 session, order.id, OrderEventType.REFUND_STARTED,
@@ -171,7 +166,7 @@ class Refunder:
         if taken != 1:
             raise fail(
                 ErrorCode.AMOUNT_EXCEEDED,
-                f"only {money(payment.refundable, payment.currency)} of the payment is left "
+                f"only {display(payment.refundable, payment.currency)} of the payment is left "
                 "to refund",
             )
         method = PaymentMethod(payment.method)

@@ -20,9 +20,10 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.money import display
 from app.orders import events, transitions
 from app.orders.models import Order, OrderEventType, OrderStatus
-from app.payments.events import EventType, GatewayEvent
+from app.payments.gateway_events import EventType, GatewayEvent
 from app.payments.models import (
     NotificationState,
     Payment,
@@ -33,7 +34,7 @@ from app.payments.models import (
     RefundKind,
     RefundStatus,
 )
-from app.payments.refunds import Part, Refunder, money
+from app.payments.refunds import Part, Refunder
 
 log = logging.getLogger("commerce.payments")
 
@@ -56,7 +57,7 @@ async def credit_order(
         order.amount_due -= applied
         events.record(
             session, order.id, OrderEventType.PAYMENT_RECEIVED,
-            f"{money(applied, order.currency)} received by {method}", now,
+            f"{display(applied, order.currency)} received by {method}", now,
         )  # fmt: skip
         if order.amount_due == 0:
             transitions.move(session, order, OrderStatus.PAID, "paid in full", now)
@@ -132,7 +133,7 @@ async def settle(
     assert order.id is not None
     events.record(
         session, order.id, OrderEventType.PAYMENT_FAILED,
-        f"card payment of {money(payment.amount, payment.currency)} failed", now,
+        f"card payment of {display(payment.amount, payment.currency)} failed", now,
     )  # fmt: skip
     return Settled(NotificationState.PROCESSED, "", payment.id)
 
@@ -209,7 +210,7 @@ async def _refund_succeeded(
         refund.completed_at = now
         events.record(
             session, order.id, OrderEventType.REFUNDED,
-            f"{money(refund.amount, refund.currency)} refunded "
+            f"{display(refund.amount, refund.currency)} refunded "
             f"({RefundKind(refund.kind).value.lower()})", now,
         )  # fmt: skip
     return Settled(NotificationState.PROCESSED, "", payment.id)

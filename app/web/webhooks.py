@@ -18,6 +18,7 @@ signature is good, acted on in another (`app.payments.inbox`). Answers:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -50,7 +51,7 @@ def _answer(notification: PaymentNotification, duplicate: bool = False) -> JSONR
     return JSONResponse(body, status_code=_STATUS[state])
 
 
-def payment_webhook(services: Services):  # type: ignore[no-untyped-def]
+def payment_webhook(services: Services) -> Callable[[Request], Awaitable[JSONResponse]]:
     """The route's handler, bound to this process's services."""
 
     async def handle(request: Request) -> JSONResponse:

@@ -194,7 +194,9 @@ class User(Node):
         after: str | None = None,
         since: Annotated[
             datetime | None,
-            strawberry.argument(description="The oldest order placed at or after this."),
+            strawberry.argument(
+                description="Orders placed at or after this; default: three months ago."
+            ),
         ] = None,
     ) -> Annotated[OrderConnection, strawberry.lazy("schema.orders.types")] | None:
         from schema.orders.types import OrderConnection

@@ -2,8 +2,9 @@
 
 A gateway creates card payments (the client completes them with the returned
 secret; the gateway's signed webhook then says how it went) and refunds them.
-Each gateway is one subclass of `PaymentGateway` naming itself in `name`;
-`PAYMENT_GATEWAY` chooses one by that name (`open_gateway`). Calls may go over
+Each gateway is one subclass of `PaymentGateway` naming itself in `name`, in a
+module of this package (every module here is loaded, so the class is all it
+takes); `PAYMENT_GATEWAY` chooses one by that name (`open_gateway`). Calls may go over
 the network: payments call `create_payment` inside the mutation's transaction
 (the reference is stored with the payment) and `refund` only after the
 transaction that recorded the refund has committed.
@@ -11,6 +12,8 @@ transaction that recorded the refund has committed.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -59,10 +62,15 @@ class PaymentGateway(ABC):
         The gateway confirms with a `refund.succeeded` webhook."""
 
 
+def _register_all() -> None:
+    """Imports every module of this package, so that each gateway class registers itself."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
 def open_gateway(settings: Settings) -> PaymentGateway:
     """The gateway PAYMENT_GATEWAY names; SettingsError (naming it) for an unknown one."""
-    from app.payments.gateways import sandbox  # noqa: F401 - registers the built-in gateway
-
+    _register_all()
     chosen = PaymentGateway.known.get(settings.payment_gateway)
     if chosen is None:
         known = ", ".join(sorted(PaymentGateway.known))

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import orjson
 
-from app.money import CURRENCY_EXPONENTS, MoneyFormatError, to_decimal, to_minor
+from app.money import CURRENCY_EXPONENTS, MoneyFormatError, display, to_minor
 
 
 class EventType(StrEnum):
@@ -44,9 +44,7 @@ class GatewayEvent:
         except MoneyFormatError:
             minor = None
         if minor != amount:
-            return (
-                f"the event says {self.amount} {currency}, we expect {to_decimal(amount, currency)}"
-            )
+            return f"the event says {self.amount} {currency}, we expect {display(amount, currency)}"
         return None
 
 
