@@ -27,7 +27,7 @@ ORDER = """
 query($id: ID!) { order(id: $id) {
   id number status amountDue { amount } totalRefunded { amount } total { amount }
   payments { id method status amount { amount } providerReference }
-  refunds { id amount { amount } allocations { method amount { amount } status } status }
+  refunds { id kind amount { amount } allocations { method amount { amount } status } status }
   events { type message }
 } }
 """

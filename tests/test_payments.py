@@ -363,9 +363,10 @@ async def test_a_success_for_a_cancelled_order_is_refunded_through_the_gateway(
     seen = await detail(server, order, customer)
     assert seen["status"] == "CANCELLED"
     assert seen["payments"][0]["status"] == "SUCCEEDED"
-    assert seen["totalRefunded"]["amount"] == order.total
+    # The order never took the money: the refund is the payment's, not the order's.
+    assert seen["totalRefunded"]["amount"] == "0.00"
     (refund,) = seen["refunds"]
-    assert refund["status"] == "PENDING"
+    assert (refund["kind"], refund["status"]) == ("EXCESS", "PENDING")
     assert refund["allocations"] == [
         {"method": "CARD", "amount": {"amount": order.total}, "status": "PENDING"}
     ]
@@ -395,6 +396,7 @@ async def test_a_second_card_success_beyond_what_is_due_is_refunded(
         )
     seen = await detail(server, order, customer)
     assert seen["status"] == "PAID"
+    assert seen["totalRefunded"]["amount"] == "0.00"
     assert [(r["amount"]["amount"], r["status"]) for r in seen["refunds"]] == [
         (order.total, "PENDING")
     ]
@@ -426,6 +428,7 @@ async def test_cancelling_a_paid_order_gives_every_tender_back(
     assert seen["status"] == "CANCELLED"
     assert seen["totalRefunded"]["amount"] == order.total
     (refund,) = seen["refunds"]
+    assert refund["kind"] == "CANCELLATION"
     assert [(a["method"], a["status"]) for a in refund["allocations"]] == [
         ("GIFT_CARD", "SUCCEEDED"), ("POINTS", "SUCCEEDED"), ("CARD", "PENDING"),
     ]  # fmt: skip

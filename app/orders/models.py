@@ -89,7 +89,9 @@ class Order(SQLModel, table=True):
     # Secret of the order's id: it proves a guest was shown the order (`ids.OrderKey`).
     # Empty for orders placed before it existed: their ids open nothing to guests.
     token: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
-    # Money given back so far (refunds of every kind, pending at the gateway or done).
+    # What was given back of what the order took, pending at the gateway or done. A payment
+    # the order never took (it came after cancellation, or beyond what was due) is refunded
+    # on its own (an EXCESS refund) and not counted here: the total stays what was paid.
     total_refunded: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )

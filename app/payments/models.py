@@ -77,6 +77,12 @@ class RefundKind(StrEnum):
     CANCELLATION = "CANCELLATION"  # the order was cancelled: everything paid goes back
     EXCESS = "EXCESS"  # a payment the order no longer needed (late, or beyond what was due)
 
+    @property
+    def counts_against_order(self) -> bool:
+        """Whether it gives back money the order took (`Order.total_refunded`): an excess
+        payment was never the order's."""
+        return self is not RefundKind.EXCESS
+
 
 class RefundStatus(StrEnum):
     PENDING = "PENDING"  # some allocation waits for the gateway

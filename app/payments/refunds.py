@@ -129,7 +129,8 @@ class Refunder:
             allocation = await self._allocate(session, order, refund.id, part, now)
             if allocation.status == RefundStatus.PENDING:
                 sent.append(allocation)
-        order.total_refunded += total
+        if kind.counts_against_order:
+            order.total_refunded += total
         described = display(total, order.currency)
         if sent:
             events.record(

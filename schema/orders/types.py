@@ -127,7 +127,9 @@ class Order(Node):
     total: Money
     amount_due: Money = strawberry.field(description="What is still to be paid.")
     total_refunded: Money = strawberry.field(
-        description="Given back so far (refunds pending at the gateway included)."
+        description="Given back so far of what the order took (refunds pending at the "
+        "gateway included). A payment the order never took (after cancellation, or beyond "
+        "what was due) is refunded as an EXCESS refund and not counted here."
     )
     shipping_address: Address
     row: strawberry.Private[models.Order]
