@@ -591,3 +591,34 @@ async def test_a_refund_the_gateway_did_not_take_is_sent_again_by_the_upkeep(
     assert (await run_once(server.services, server.clock(), purge_carts=False))["refunds_sent"] == 1
     assert str((await sql(server, unsent))[0][0]).startswith("sbx_re_")
     assert (await run_once(server.services, server.clock(), purge_carts=False))["refunds_sent"] == 0
+
+
+async def test_a_success_racing_the_expiry_ends_paid_or_refunded_never_both(
+    server: Server, shop: Shop
+) -> None:
+    from tests.test_checkout import cancel_overdue
+
+    orders = [await place(server, shop, ("sock-3", 1)) for _ in range(4)]
+    payments = [(await pay(server, order, "CARD"))[0]["payment"] for order in orders]
+    server.clock.advance(minutes=31)
+    await asyncio.gather(
+        cancel_overdue(server),
+        *(
+            gateway_says(server, "payment.succeeded", p["providerReference"], o.total)
+            for p, o in zip(payments, orders, strict=True)
+        ),
+    )
+    staff = await make_staff(server, "auditor@example.com")
+    paid = 0
+    for order in orders:
+        seen = await detail(server, order, staff)
+        paid += seen["status"] == "PAID"
+        assert seen["payments"][0]["status"] == "SUCCEEDED"
+        if seen["status"] == "PAID":
+            assert seen["refunds"] == []
+        else:
+            assert seen["status"] == "CANCELLED"
+            assert [(r["kind"], r["amount"]["amount"]) for r in seen["refunds"]] == [
+                ("EXCESS", order.total)
+            ]
+    assert await available(server.client, shop, "sock-3") == 100 - paid

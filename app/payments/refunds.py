@@ -58,7 +58,7 @@ class Part:
     amount: int
 
 
-def _points_back(payment: Payment, amount: int) -> int:
+def points_given_back(payment: Payment, amount: int) -> int:
     """The points of a points payment that `amount` more of it refunded gives back: the
     share of the points that the refunded share of the money was paid with, so that a
     payment refunded in full, in one part or many, gives back every point it took."""
@@ -177,7 +177,7 @@ class Refunder:
             assert payment.gift_card_id is not None
             await cards.refill(session, payment.gift_card_id, part.amount, paid, now)
         elif method is PaymentMethod.POINTS:
-            given = _points_back(payment, part.amount)
+            given = points_given_back(payment, part.amount)
             assert order.user_id is not None, "only customers pay with points"
             if given:
                 await points.credit(
