@@ -303,3 +303,22 @@ async def test_order_detail_is_for_the_owner_and_order_staff(
     stranger = await make_customer(server, "eve@example.com")
     for token in (catalog, stranger, None):
         assert (await api.op("OrderDetail", {"id": order.id}, token=token)).data["order"] is None
+
+
+async def test_an_order_with_nothing_to_pay_is_paid_when_placed(
+    server: Server, shop: Shop, customer: str
+) -> None:
+    await shop.promotion(name="All free", kind="PERCENTAGE", value="100", couponCode="FREE")
+    await shop.promotion(name="Free shipping", kind="FREE_SHIPPING", couponCode="SHIPFREE")
+    api = server.client
+    cart_id = await ready_cart(api, shop, ("sock-3", 1), token=customer, coupon="FREE")
+    await api.op("CartCouponApply", {"cartId": cart_id, "code": "SHIPFREE"}, token=customer)
+    placed, errors = await checkout(api, cart_id, token=customer)
+    assert errors == []
+    assert placed is not None
+    assert (placed["status"], placed["total"]["amount"]) == ("PAID", "0.00")
+    order = Placed(placed["id"], placed["number"], "0.00", customer)
+    assert [e["type"] for e in (await detail(server, order, customer))["events"]] == [
+        "PLACED",
+        "PAID",
+    ]

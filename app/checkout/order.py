@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.cart.access import CartRules
 from app.cart.view import CartView
 from app.inventory.allocation import Take
-from app.orders import events
+from app.orders import events, transitions
 from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 from app.promotions.redemptions import record_redemptions
 
@@ -124,4 +124,7 @@ async def record_order(
         session, [a.rule.id for a in view.pricing.applied], order.id, buyer.counted_as, rules.now
     )
     events.record(session, order.id, OrderEventType.PLACED, "order placed", rules.now)
+    if order.total == 0:
+        # Nothing to pay (promotions took it all): left UNPAID, it would only expire.
+        transitions.move(session, order, OrderStatus.PAID, "nothing to pay", rules.now)
     return order

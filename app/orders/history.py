@@ -7,7 +7,7 @@ import calendar
 import re
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,10 +32,10 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-def _own(user_id: int, since: datetime) -> list[object]:
+def _own(user_id: int, since: datetime) -> list[ColumnElement[bool]]:
     """A customer's own list: their orders placed since `since` that they have not hidden."""
     return [
-        Order.user_id == user_id,
+        col(Order.user_id) == user_id,
         col(Order.placed_at) >= since,
         col(Order.hidden_at).is_(None),
     ]
