@@ -1,4 +1,4 @@
-"""`commerce`: serve, migrate, seed, create-staff, carts purge, schema export,
+"""`commerce`: serve, migrate, seed, create-staff, carts purge, payments webhook, schema export,
 persisted-queries load and manifest."""
 
 from __future__ import annotations
@@ -55,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     carts_sub = carts.add_subparsers(dest="carts_command", required=True)
     carts_sub.add_parser("purge", help="delete carts unused past their expiry, releasing holds")
 
+    payments = sub.add_parser("payments", help="payment tools")
+    payments_sub = payments.add_subparsers(dest="payments_command", required=True)
+    webhook = payments_sub.add_parser(
+        "webhook",
+        help="send a signed payment webhook, as the gateway would (PAYMENT_WEBHOOK_SECRET)",
+    )
+    webhook.add_argument(
+        "type", choices=["payment.succeeded", "payment.failed", "refund.succeeded"]
+    )
+    webhook.add_argument("reference", help="the payment's providerReference")
+    webhook.add_argument("amount", help='the amount, e.g. "12.34"')
+    webhook.add_argument("--currency", help="default: CURRENCY")
+    webhook.add_argument("--event-id", help="default: a new one")
+    webhook.add_argument("--url", default="http://127.0.0.1:8000", help="the server's address")
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the SDL (default schema/schema.graphql)")
@@ -85,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _write_manifest(args.files, args.output)
     try:
         settings = load_settings()
+        from app.payments.gateways import open_gateway
+
+        open_gateway(settings)  # an unknown PAYMENT_GATEWAY stops every command here
     except SettingsError as exc:
         print(f"commerce: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -99,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_seed(settings, args.products, args.if_empty, args.staff_password))
     if args.command == "carts":
         return asyncio.run(_purge_carts(settings))
+    if args.command == "payments":
+        return _send_webhook(settings, args)
     if args.command == "create-staff":
         return asyncio.run(_create_staff(settings, args.email, args.password, args.permissions))
     if args.command == "persisted-queries":
@@ -337,6 +357,46 @@ async def _create_staff(
         await services.close()
     print(f"staff account {user.email} created with {', '.join(sorted(chosen))}")
     return 0
+
+
+def _send_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    """Posts a payment event signed with PAYMENT_WEBHOOK_SECRET to a running server."""
+    import json
+    import secrets
+    import urllib.error
+    import urllib.request
+
+    from app.payments.signing import signed_headers
+
+    if not settings.payment_webhook_secret:
+        print("commerce: set PAYMENT_WEBHOOK_SECRET to sign webhooks", file=sys.stderr)
+        return 2
+    body = json.dumps(
+        {
+            "id": args.event_id or f"evt_{secrets.token_hex(12)}",
+            "type": args.type,
+            "reference": args.reference,
+            "amount": args.amount,
+            "currency": args.currency or settings.currency,
+        }
+    ).encode()
+    headers = signed_headers(settings.payment_webhook_secret, int(time.time()), body)
+    request = urllib.request.Request(
+        f"{args.url.rstrip('/')}/webhooks/payments/{settings.payment_gateway}",
+        data=body,
+        headers={"content-type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, answer = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, exc.read().decode()
+    except OSError as exc:
+        print(f"commerce: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{status} {answer}")
+    return 0 if status < 300 else 1
 
 
 if __name__ == "__main__":

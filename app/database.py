@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import DomainError, ErrorCode, fail
@@ -286,3 +289,16 @@ async def flush_unique(
         raise conflict or fail(
             ErrorCode.ALREADY_EXISTS, "a value that must be unique is already used", *field
         ) from None
+
+
+def upsert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT, as this session's database spells it."""
+    assert session.bind is not None
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+def written(row: Any, **values: Any) -> None:
+    """Tells a loaded row what a statement of ours (a conditional UPDATE ... RETURNING)
+    has already written to it, so that the session does not write it again."""
+    for name, value in values.items():
+        set_committed_value(row, name, value)

@@ -108,19 +108,50 @@ class CartLineKey:
     line_id: int
     proof: str | None = None
 
-    @staticmethod
-    def _proof(line_id: int, cart_token: str) -> str:
-        digest = hmac.new(cart_token.encode(), f"CartLine:{line_id}".encode(), hashlib.sha256)
-        return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
-
     @classmethod
     def of(cls, line_id: int, cart_token: str) -> CartLineKey:
-        return cls(line_id, cls._proof(line_id, cart_token))
+        return cls(line_id, _proof("CartLine", line_id, cart_token))
 
     def proven_by(self, cart_token: str) -> bool:
-        return self.proof is not None and hmac.compare_digest(
-            self.proof, self._proof(self.line_id, cart_token)
-        )
+        return _proven(self.proof, "CartLine", self.line_id, cart_token)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """An order's row id with a proof made with the order's secret token (`Order.token`).
+
+    Order row ids (and numbers) are guessable; a guest's order is paid for by its id,
+    so a guest's access must be something only whoever was shown the order has: the
+    proof. Customers' orders open to their owner (and staff) whatever the proof.
+    `proof` is None for bare ids: they still name the order for its owner and staff."""
+
+    order_id: int
+    proof: str | None = None
+
+    @classmethod
+    def of(cls, order_id: int, order_token: str) -> OrderKey:
+        return cls(order_id, _proof("Order", order_id, order_token) if order_token else None)
+
+    def proven_by(self, order_token: str) -> bool:
+        return bool(order_token) and _proven(self.proof, "Order", self.order_id, order_token)
+
+
+def _proof(type_name: str, row_id: int, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"{type_name}:{row_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
+
+
+def _proven(proof: str | None, type_name: str, row_id: int, secret: str) -> bool:
+    return proof is not None and hmac.compare_digest(proof, _proof(type_name, row_id, secret))
+
+
+def _read_proven(text: str) -> tuple[int, str | None] | None:
+    """`<row id>_<proof>` or a bare `<row id>`."""
+    head, _, proof = text.partition("_")
+    row_id = INT_KEY.read(head)
+    if row_id is None or (proof and not _TOKEN.fullmatch(proof)):
+        return None
+    return row_id, proof or None
 
 
 class CartLineKeyFormat:
@@ -130,16 +161,25 @@ class CartLineKeyFormat:
         return f"{key.line_id}_{key.proof}" if key.proof else str(key.line_id)
 
     def read(self, text: str) -> CartLineKey | None:
-        head, _, proof = text.partition("_")
-        line_id = INT_KEY.read(head)
-        if line_id is None or (proof and not _TOKEN.fullmatch(proof)):
-            return None
-        return CartLineKey(line_id, proof or None)
+        found = _read_proven(text)
+        return CartLineKey(*found) if found else None
+
+
+class OrderKeyFormat:
+    """`<row id>_<proof>`; a bare `<row id>` for orders without a token (see `OrderKey`)."""
+
+    def write(self, key: OrderKey) -> str:
+        return f"{key.order_id}_{key.proof}" if key.proof else str(key.order_id)
+
+    def read(self, text: str) -> OrderKey | None:
+        found = _read_proven(text)
+        return OrderKey(*found) if found else None
 
 
 INT_KEY = IntKey()
 TOKEN_KEY = TokenKey()
 CART_LINE_KEY = CartLineKeyFormat()
+ORDER_KEY = OrderKeyFormat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +217,16 @@ ADDRESS = _declare("Address", INT_KEY)
 CART_ADDRESS = _declare("CartAddress", TOKEN_KEY)
 CART = _declare("Cart", TOKEN_KEY)
 CART_LINE = _declare("CartLine", CART_LINE_KEY)
-ORDER = _declare("Order", INT_KEY)
+ORDER = _declare("Order", ORDER_KEY)
+# An order's shipping address (an Address too): the order's own snapshot.
+ORDER_ADDRESS = _declare("OrderAddress", INT_KEY)
+ORDER_LINE = _declare("OrderLine", INT_KEY)
 PROMOTION = _declare("Promotion", INT_KEY)
 SHIPPING_METHOD = _declare("ShippingMethod", INT_KEY)
+PAYMENT = _declare("Payment", INT_KEY)
+REFUND = _declare("Refund", INT_KEY)
+GIFT_CARD = _declare("GiftCard", INT_KEY)
+PAYMENT_NOTIFICATION = _declare("PaymentNotification", INT_KEY)
 
 
 def decode(value: str) -> tuple[IdKind[Any], Any] | None:

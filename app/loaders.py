@@ -24,3 +24,17 @@ async def rows_by(db: Database, model: type[M], column: Any, keys: Sequence[Any]
         rows = (await session.exec(select(model).where(col(column).in_(keys)))).all()
     found = {getattr(row, column.key): row for row in rows}
     return [found.get(key) for key in keys]
+
+
+async def rows_of(
+    db: Database, model: type[M], column: Any, keys: Sequence[Any], order_by: Any
+) -> list[list[M]]:
+    """The rows of `model` whose `column` holds each key (many per key), in `order_by`."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(model).where(col(column).in_(keys)).order_by(order_by))
+        ).all()
+    grouped: dict[Any, list[M]] = {key: [] for key in keys}
+    for row in rows:
+        grouped[getattr(row, column.key)].append(row)
+    return [grouped[key] for key in keys]

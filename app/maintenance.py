@@ -1,8 +1,10 @@
-"""Periodic upkeep run by every worker: expired holds, overdue unpaid orders, old carts,
+"""Periodic upkeep run by every worker: expired holds, overdue unpaid orders, delivered
+orders to complete, card refunds the gateway has not taken yet, old carts, and
 idempotent responses past their time (kept in the database when there is no Redis).
 
-Each job is a set of conditional updates, so several workers (or machines)
-running it at once do the work once between them.
+Each job is a set of conditional updates (or works on rows it locks and checks
+again), so several workers (or machines) running it at once do the work once
+between them.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 from app.cart.purge import purge_expired
 from app.database import Database
 from app.idempotency import DatabaseStore
 from app.inventory import holds
+from app.loyalty.points import PointsRates
+from app.orders.completion import complete_delivered_orders
 from app.orders.expiry import cancel_expired_orders
+from app.payments.refunds import Refunder
+from app.services import Services
 
 log = logging.getLogger("commerce.maintenance")
 
@@ -41,26 +46,34 @@ async def purge_expired_carts(db: Database, now: datetime) -> int:
     return purged
 
 
-async def run_once(db: Database, now: datetime, purge_carts: bool) -> dict[str, int]:
+async def run_once(services: Services, now: datetime, purge_carts: bool) -> dict[str, int]:
+    db, settings = services.db, services.settings
+    refunder = Refunder(db, services.gateway)
     released = await release_expired_holds(db, now)
-    cancelled = await cancel_expired_orders(db, now)
+    cancelled = await cancel_expired_orders(db, now, refunder.refund_in_full)
+    completed = await complete_delivered_orders(
+        db, now, settings.order_auto_complete_days, PointsRates.from_settings(settings)
+    )
+    refunds_sent = await refunder.send_unsent(now)
     purged = await purge_expired_carts(db, now) if purge_carts else 0
     forgotten = await DatabaseStore(db).purge(now) if purge_carts else 0
     return {
         "holds_released": released,
         "orders_cancelled": cancelled,
+        "orders_completed": completed,
+        "refunds_sent": refunds_sent,
         "carts_purged": purged,
         "idempotent_responses_forgotten": forgotten,
     }
 
 
-async def run_forever(db: Database, clock: Callable[[], datetime], interval: float) -> None:
+async def run_forever(services: Services, interval: float) -> None:
     last_purge = 0.0
     while True:
         await asyncio.sleep(interval)
         purge = time.monotonic() - last_purge >= CART_PURGE_EVERY_SECONDS
         try:
-            done = await run_once(db, clock(), purge)
+            done = await run_once(services, services.clock(), purge)
         except Exception:  # keep the loop alive through an outage; the next round retries
             log.exception("maintenance round failed")
             continue

@@ -10,8 +10,11 @@ from app.catalog.models import (
     ProductVariant,
     Warehouse,
 )
+from app.giftcards.models import GiftCard, GiftCardEntry
 from app.inventory.models import Stock, StockHold
+from app.loyalty.models import PointsAccount, PointsEntry
 from app.orders.models import Order, OrderEvent, OrderLine
+from app.payments.models import Payment, PaymentNotification, Refund, RefundAllocation
 from app.persisted.models import AutomaticQuery, IdempotencyRecord, TrustedDocument
 from app.promotions.models import Promotion, PromotionRedemption
 from app.shipping.models import ShippingMethod
@@ -22,10 +25,16 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "GiftCard",
+    "GiftCardEntry",
     "IdempotencyRecord",
     "Order",
     "OrderEvent",
     "OrderLine",
+    "Payment",
+    "PaymentNotification",
+    "PointsAccount",
+    "PointsEntry",
     "Product",
     "ProductImage",
     "ProductTag",
@@ -33,6 +42,8 @@ __all__ = [
     "Promotion",
     "PromotionRedemption",
     "RefreshToken",
+    "Refund",
+    "RefundAllocation",
     "ShippingMethod",
     "Stock",
     "StockHold",

@@ -58,11 +58,31 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
     return int(scaled)
 
 
+def display(minor: int, currency: str) -> str:
+    """An amount as messages and event logs show it: `12.50 USD`."""
+    return f"{to_decimal(minor, currency)} {currency}"
+
+
 def round_half_up(numerator: int, denominator: int) -> int:
     """Integer division rounded half away from zero (commercial rounding)."""
     if denominator <= 0:
         raise ValueError("denominator must be positive")
     return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def scale(value: int, numerator: int, denominator: int, *, up: bool = False) -> int:
+    """`value * numerator / denominator` as a whole number: rounded down, or up with `up`
+    (conversions between money and other units, such as loyalty points, where one
+    direction must never be in the customer's favour and the other never against it)."""
+    if denominator <= 0 or value < 0 or numerator < 0:
+        raise ValueError("scale takes non-negative values and a positive denominator")
+    quotient, remainder = divmod(value * numerator, denominator)
+    return quotient + 1 if up and remainder else quotient
+
+
+def minor_per_unit(currency: str) -> int:
+    """Minor units in one unit of the currency (100 cents in a dollar, 1 yen in a yen)."""
+    return 10 ** exponent(currency)
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:

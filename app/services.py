@@ -13,6 +13,7 @@ from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
 from app.idempotency import DatabaseStore, Idempotency, RedisStore
+from app.payments.gateways import PaymentGateway, open_gateway
 from app.persisted import store as apq
 from app.persisted.registry import Registry
 from app.ratelimit import (
@@ -39,10 +40,12 @@ class Services:
     trusted_documents: Registry
     budgets: CostBuckets
     idempotency: Idempotency
+    gateway: PaymentGateway
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
+        gateway = open_gateway(settings)  # first: an unknown one stops the process here
         cache = create_cache(
             settings.redis_url,
             settings.cache_prefix,
@@ -91,6 +94,7 @@ class Services:
             trusted_documents=Registry(db),
             budgets=CostBuckets(buckets, breaker),
             idempotency=Idempotency(idempotent, DatabaseStore(db), breaker),
+            gateway=gateway,
             clock=clock,
         )
 

@@ -84,6 +84,12 @@ def _secret_key(raw: str) -> str:
     return raw
 
 
+def _webhook_secret(raw: str | None) -> str | None:
+    if raw is not None and len(raw) < 16:
+        raise ValueError("must be at least 16 characters long")
+    return raw
+
+
 def _currency(raw: str) -> str:
     code = raw.strip().upper()
     if code not in CURRENCY_EXPONENTS:
@@ -242,6 +248,34 @@ class Settings(BaseModel):
     # Each argon2 computation holds 64 MiB and a core for about 0.1 s.
     password_hash_concurrency: PositiveInt = Field(_CPUS, alias="PASSWORD_HASH_CONCURRENCY")
     password_hash_max_wait_ms: NonNegativeInt = Field(3000, alias="PASSWORD_HASH_MAX_WAIT_MS")
+    payment_gateway: str = Field(
+        "sandbox",
+        alias="PAYMENT_GATEWAY",
+        description="the card payment gateway (`sandbox`: the built-in offline one)",
+    )
+    payment_webhook_secret: Annotated[str | None, AfterValidator(_webhook_secret)] = Field(
+        None,
+        alias="PAYMENT_WEBHOOK_SECRET",
+        description="HMAC key of the payment gateway's webhooks, at least 16 characters; "
+        "unset: every payment webhook is refused",
+    )
+    points_earned_per_unit: NonNegativeInt = Field(
+        1,
+        alias="POINTS_EARNED_PER_UNIT",
+        description="loyalty points a customer earns per currency unit of a completed order "
+        "(after refunds); 0: none",
+    )
+    points_per_unit: PositiveInt = Field(
+        100,
+        alias="POINTS_PER_UNIT",
+        description="loyalty points that pay for one currency unit",
+    )
+    order_auto_complete_days: PositiveInt = Field(
+        14,
+        alias="ORDER_AUTO_COMPLETE_DAYS",
+        description="delivered orders complete by themselves (and earn their points) this "
+        "many days after delivery",
+    )
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
         Field("INFO", alias="LOG_LEVEL")
     )
@@ -336,7 +370,7 @@ def variables() -> dict[str, str]:
 
 
 # Their values hold credentials: an error names the variable, never repeats the value.
-_SECRET = frozenset({"SECRET_KEY", "DATABASE_URL", "REDIS_URL"})
+_SECRET = frozenset({"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRET"})
 
 
 def _one_line(error: ValidationError) -> str:

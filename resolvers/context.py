@@ -13,7 +13,7 @@ from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import addresses
@@ -28,9 +28,14 @@ from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
 from app.catalog.models import Product, ProductImage, ProductVariant, Warehouse
 from app.database import Database, UnitOfWork
+from app.giftcards.models import GiftCard
 from app.inventory.models import Stock
-from app.loaders import rows_by
-from app.orders.models import Order
+from app.loaders import rows_by, rows_of
+from app.loyalty import points
+from app.orders.models import Order, OrderEvent, OrderLine
+from app.payments.gateways import PaymentGateway
+from app.payments.models import Payment, PaymentNotification, Refund, RefundAllocation
+from app.payments.refunds import Refunder
 from app.promotions.models import Promotion
 from app.ratelimit import FailureLimiter
 from app.settings import Settings
@@ -52,6 +57,14 @@ def _loader(db: Database, batch: Callable[[Database, Sequence[K]], Any]) -> Data
 def _rows(db: Database, model: type[M], column: Any) -> DataLoader[Any, M | None]:
     """Rows of `model` by a unique column."""
     return DataLoader(partial(rows_by, db, model, column), max_batch_size=MAX_BATCH)
+
+
+def _rows_of(db: Database, model: type[M], column: Any) -> DataLoader[Any, list[M]]:
+    """Rows of `model` by a column many rows share, in id order."""
+    return DataLoader(
+        partial(rows_of, db, model, column, order_by=col(model.id)),  # type: ignore[attr-defined]
+        max_batch_size=MAX_BATCH,
+    )
 
 
 class Loaders:
@@ -127,6 +140,50 @@ class Loaders:
         return _rows(self._db, Order, Order.id)
 
     @cached_property
+    def order_line(self) -> DataLoader[int, OrderLine | None]:
+        return _rows(self._db, OrderLine, OrderLine.id)
+
+    @cached_property
+    def lines_by_order(self) -> DataLoader[int, list[OrderLine]]:
+        return _rows_of(self._db, OrderLine, OrderLine.order_id)
+
+    @cached_property
+    def events_by_order(self) -> DataLoader[int, list[OrderEvent]]:
+        return _rows_of(self._db, OrderEvent, OrderEvent.order_id)
+
+    @cached_property
+    def payment(self) -> DataLoader[int, Payment | None]:
+        return _rows(self._db, Payment, Payment.id)
+
+    @cached_property
+    def payments_by_order(self) -> DataLoader[int, list[Payment]]:
+        return _rows_of(self._db, Payment, Payment.order_id)
+
+    @cached_property
+    def refund(self) -> DataLoader[int, Refund | None]:
+        return _rows(self._db, Refund, Refund.id)
+
+    @cached_property
+    def refunds_by_order(self) -> DataLoader[int, list[Refund]]:
+        return _rows_of(self._db, Refund, Refund.order_id)
+
+    @cached_property
+    def allocations_by_refund(self) -> DataLoader[int, list[RefundAllocation]]:
+        return _rows_of(self._db, RefundAllocation, RefundAllocation.refund_id)
+
+    @cached_property
+    def gift_card(self) -> DataLoader[int, GiftCard | None]:
+        return _rows(self._db, GiftCard, GiftCard.id)
+
+    @cached_property
+    def payment_notification(self) -> DataLoader[int, PaymentNotification | None]:
+        return _rows(self._db, PaymentNotification, PaymentNotification.id)
+
+    @cached_property
+    def points_balance(self) -> DataLoader[int, int]:
+        return DataLoader(partial(points.balances, self._db), max_batch_size=MAX_BATCH)
+
+    @cached_property
     def promotion(self) -> DataLoader[int, Promotion | None]:
         return _rows(self._db, Promotion, Promotion.id)
 
@@ -149,6 +206,7 @@ class Context:
         viewer: Viewer | None,
         sign_in_limiter: FailureLimiter,
         account_limits: AccountLimits,
+        gateway: PaymentGateway,
         client_address: str = "unknown",
         request: Any = None,
         response: Any = None,
@@ -163,6 +221,7 @@ class Context:
         self.user_id = viewer.user_id if viewer is not None else None
         self.sign_in_limiter = sign_in_limiter
         self.account_limits = account_limits
+        self.gateway = gateway
         self.client_address = client_address
         self.request = request
         self.response = response
@@ -194,6 +253,7 @@ class Context:
             viewer=viewer,
             sign_in_limiter=self.sign_in_limiter,
             account_limits=self.account_limits,
+            gateway=self.gateway,
             client_address=self.client_address,
             request=self.request,
             response=self.response,
@@ -204,6 +264,9 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
+
+    def refunder(self) -> Refunder:
+        return Refunder(self.db, self.gateway)
 
     @property
     def currency(self) -> str:

@@ -1,7 +1,8 @@
 """Objects by global id, many at once, for the kinds whose own resolvers read one at a
-time: carts (and their lines and shipping addresses), orders, promotions and shipping
-methods. Each function takes a batch of keys and returns one result per key, in key
-order, None where the object is unknown or not the viewer's to see.
+time: carts (and their lines and shipping addresses), promotions and shipping methods
+(orders and payments: `resolvers.orders`, `resolvers.payments`). Each function takes a
+batch of keys and returns one result per key, in key order, None where the object is
+unknown or not the viewer's to see.
 
 A cart is seen as `cart(id:)` sees it (`app.cart.access.check_access`): active and
 unexpired, a guest's by its id alone, a customer's by that customer only.
@@ -12,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from app.accounts.permissions import Permission, Viewer, can_see
+from app.accounts.permissions import Permission, Viewer
 from app.cart.access import check_access
 from app.cart.models import Cart
 from app.cart.view import CartView, read_views
 from app.errors import DomainError
 from app.ids import CartLineKey
-from app.orders.models import Order
 from app.promotions.models import Promotion
 from app.shipping.models import ShippingMethod
 from resolvers.cart.carts import rules
@@ -76,17 +76,6 @@ async def cart_lines_by_keys(
     return [
         (views[cart.id], key.line_id) if cart is not None and cart.id is not None else None
         for key, cart in zip(keys, found, strict=True)
-    ]
-
-
-async def orders_by_ids(ctx: Context, keys: Sequence[int]) -> list[Order | None]:
-    """Orders to their owner and to staff who manage orders."""
-    viewer = await ctx.viewer()
-    return [
-        order
-        if order is not None and can_see(viewer, order.user_id, Permission.MANAGE_ORDERS)
-        else None
-        for order in await ctx.loaders.order.load_many(keys)
     ]
 
 

@@ -13,6 +13,7 @@ from app.errors import DomainError, fail
 from app.errors import ErrorCode as DomainErrorCode
 from app.ids import IdKind
 from app.money import to_decimal
+from app.paging import Page
 from app.unset import UNSET
 from resolvers.context import Context
 
@@ -85,6 +86,16 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageInfo:
+        """A forward-only page (`app.paging`)."""
+        return cls(
+            has_next_page=page.has_next_page,
+            has_previous_page=False,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
 
 
 FirstArg = Annotated[int, strawberry.argument(description="How many to return, at most 100.")]

@@ -19,6 +19,8 @@ import strawberry
 from app import ids
 from app.errors import ErrorCode, fail
 from resolvers import nodes as resolve_nodes
+from resolvers import orders as resolve_orders
+from resolvers import payments as resolve_payments
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.accounts import users as resolve_users
 from resolvers.catalog import products as resolve_products
@@ -29,7 +31,8 @@ from schema.cart.types import Cart, CartLine, cart_lines
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
 from schema.checkout.types import Promotion, ShippingMethod
 from schema.common import CtxInfo, Node
-from schema.orders.types import Order
+from schema.orders.types import Order, OrderLine
+from schema.payments.types import GiftCard, Payment, PaymentNotification, Refund
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -104,8 +107,35 @@ async def _cart_lines(info: CtxInfo, keys: list[ids.CartLineKey]) -> list[Node |
     return _each(found, lambda pair: cart_lines(pair[0], currency).get(pair[1]))
 
 
-async def _orders(info: CtxInfo, keys: list[int]) -> list[Node | None]:
-    return _each(await resolve_nodes.orders_by_ids(info.context, keys), Order.from_model)
+async def _orders(info: CtxInfo, keys: list[ids.OrderKey]) -> list[Node | None]:
+    return _each(await resolve_orders.by_keys(info.context, keys), Order.from_model)
+
+
+async def _order_addresses(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    orders = await resolve_orders.addresses_by_ids(info.context, keys)
+    return _each(orders, lambda order: Address.of_order(order.id or 0, order.shipping_address))
+
+
+async def _order_lines(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    found = await resolve_orders.lines_by_ids(info.context, keys)
+    return _each(found, lambda pair: OrderLine.from_model(pair[0], pair[1].currency))
+
+
+async def _payments(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_payments.payments_by_ids(info.context, keys), Payment.from_model)
+
+
+async def _refunds(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_payments.refunds_by_ids(info.context, keys), Refund.from_model)
+
+
+async def _gift_cards(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_payments.gift_cards_by_ids(info.context, keys), GiftCard.from_model)
+
+
+async def _notifications(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    rows = await resolve_payments.notifications_by_ids(info.context, keys)
+    return _each(rows, PaymentNotification.from_model)
 
 
 async def _promotions(info: CtxInfo, keys: list[int]) -> list[Node | None]:
@@ -133,6 +163,12 @@ SOURCES: dict[ids.IdKind[Any], NodeSource[Any]] = {
         NodeSource(ids.CART, Cart, _carts),
         NodeSource(ids.CART_LINE, CartLine, _cart_lines),
         NodeSource(ids.ORDER, Order, _orders),
+        NodeSource(ids.ORDER_ADDRESS, Address, _order_addresses),
+        NodeSource(ids.ORDER_LINE, OrderLine, _order_lines),
+        NodeSource(ids.PAYMENT, Payment, _payments),
+        NodeSource(ids.REFUND, Refund, _refunds),
+        NodeSource(ids.GIFT_CARD, GiftCard, _gift_cards),
+        NodeSource(ids.PAYMENT_NOTIFICATION, PaymentNotification, _notifications),
         NodeSource(ids.PROMOTION, Promotion, _promotions),
         NodeSource(ids.SHIPPING_METHOD, ShippingMethod, _shipping_methods),
     )

@@ -23,11 +23,24 @@ from schema.documents import DocumentGate, DocumentStore
 from schema.extensions import OperationChoice, log_unexpected
 from schema.limits import Limits
 from schema.node import NodeQuery
+from schema.orders.mutations import OrderMutation
+from schema.orders.queries import OrderQuery
+from schema.payments.mutations import PaymentMutation, PaymentQuery
 from schema.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (NodeQuery, CatalogQuery, AccountQuery, CartQuery))
+Query = merge_types(
+    "Query", (NodeQuery, CatalogQuery, AccountQuery, CartQuery, OrderQuery, PaymentQuery)
+)
 Mutation = merge_types(
-    "Mutation", (CatalogMutation, AccountMutation, CartMutation, CheckoutAdminMutation)
+    "Mutation",
+    (
+        CatalogMutation,
+        AccountMutation,
+        CartMutation,
+        CheckoutAdminMutation,
+        OrderMutation,
+        PaymentMutation,
+    ),
 )
 
 

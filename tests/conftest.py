@@ -37,6 +37,7 @@ PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 PASSWORD = "correct horse battery 9"
 
 
@@ -109,6 +110,7 @@ def settings_for(url: str, redis: bool) -> Settings:
         # some tests; the budget tests set their own.
         cost_budget=100_000_000,
         cost_restore_rate=1_000_000,
+        payment_webhook_secret=WEBHOOK_SECRET,
     )
 
 

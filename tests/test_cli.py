@@ -48,6 +48,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         ("CURRENCY", "XXX", "CURRENCY"),
         ("TAX_RATES", "DE=nineteen", "TAX_RATES"),
         ("TAX_RATES", "XX=10", "TAX_RATES"),
+        ("PAYMENT_GATEWAY", "stripe", "PAYMENT_GATEWAY"),
+        ("PAYMENT_WEBHOOK_SECRET", "short", "PAYMENT_WEBHOOK_SECRET"),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line(
@@ -106,8 +108,16 @@ def test_migrate_seed_create_staff_and_serve(env: dict[str, str]) -> None:
         "purged 0 expired carts; released 0 expired holds",
     )
 
-    with serving(env) as (base, logs):
+    signed = {**env, "PAYMENT_WEBHOOK_SECRET": "webhook-secret-for-the-cli"}
+    with serving(signed) as (base, logs):
         assert httpx.get(f"{base}/readyz", timeout=5).json()["status"] == "ok"
+        # The sandbox's webhooks, signed as the gateway signs them.
+        event = ("payments", "webhook", "payment.failed", "sbx_pay_x", "1.00", "--url", base)
+        sent = _run(*event, env=signed)
+        assert (sent.returncode, sent.stdout.split()[0]) == (0, "200"), sent
+        assert '"ignored"' in sent.stdout
+        forged = _run(*event, env={**signed, "PAYMENT_WEBHOOK_SECRET": "not-the-servers-secret"})
+        assert (forged.returncode, forged.stdout.split()[0]) == (1, "401"), forged
         token = httpx.post(
             f"{base}/graphql",
             json={

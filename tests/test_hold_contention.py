@@ -109,7 +109,7 @@ async def _upkeep(rush: Rush, done: asyncio.Event) -> int:
     rounds = 0
     while not done.is_set():
         try:
-            await run_once(rush.server.services.db, rush.server.clock(), purge_carts=True)
+            await run_once(rush.server.services, rush.server.clock(), purge_carts=True)
         except Exception as exc:  # recorded, and the upkeep goes on as the real loop does
             rush.failures.append(("upkeep", 0, repr(exc)[:200]))
         rounds += 1
@@ -187,7 +187,7 @@ async def test_a_rush_on_held_units_never_fails_and_never_oversells(
     _check_books(await _stock_and_holds(server), await _sold(server))
     # Once every hold has run out and the upkeep has been round, nothing is reserved.
     server.clock.advance(minutes=16)
-    await run_once(server.services.db, server.clock(), purge_carts=True)
+    await run_once(server.services, server.clock(), purge_carts=True)
     rows = await _stock_and_holds(server)
     assert [r for r in rows if r[3] != 0] == []
     _check_books(rows, await _sold(server))

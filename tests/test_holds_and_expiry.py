@@ -95,7 +95,7 @@ async def test_idle_carts_expire_and_are_purged_with_their_holds(
         {"cartId": cart["id"], "lines": [{"variantId": shop.variants["sock-3"], "quantity": 1}]},
     )
     assert errors[0]["code"] == "CART_EXPIRED"
-    done = await run_once(server.services.db, server.clock(), purge_carts=True)
+    done = await run_once(server.services, server.clock(), purge_carts=True)
     assert done["carts_purged"] >= 1
     async with server.services.db.transaction() as session:
         assert await purge_expired(session, server.clock()) == 0

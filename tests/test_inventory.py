@@ -163,7 +163,7 @@ async def _shop_day(server: Server) -> None:
     assert (order is not None, errors) == (True, [])
     await ready_cart(api, shop, ("flash-1", 1))  # abandoned with its hold
     server.clock.advance(days=31)
-    done = await run_once(server.services.db, server.clock(), purge_carts=True)
+    done = await run_once(server.services, server.clock(), purge_carts=True)
     assert done["orders_cancelled"] == 1
     assert done["carts_purged"] >= 1
 

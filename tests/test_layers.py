@@ -11,6 +11,11 @@ import pytest
 APP = Path(__file__).resolve().parent.parent / "app"
 EDGE = ("strawberry", "graphql", "schema", "resolvers")
 
+_LEDGER_BANS = (
+    "app.cart", "app.checkout", "app.orders", "app.payments", "app.inventory",
+    "app.promotions", "app.shipping",
+)  # fmt: skip
+
 # package -> what it must not import (besides the GraphQL edge)
 FORBIDDEN = {
     "cart": ("app.checkout", "app.orders"),
@@ -18,8 +23,13 @@ FORBIDDEN = {
     "pricing": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping"),
     "promotions": ("app.cart", "app.checkout", "app.orders", "app.inventory"),
     "shipping": ("app.cart", "app.checkout", "app.orders", "app.inventory", "app.promotions"),
-    "orders": ("app.cart", "app.checkout"),
-    "checkout": (),
+    # Orders take a refund function (`cancellation.RefundAll`) rather than use payments.
+    "orders": ("app.cart", "app.checkout", "app.payments", "app.giftcards"),
+    "checkout": ("app.payments",),
+    "payments": ("app.cart", "app.checkout"),
+    # The ledgers know orders, payments and refunds by id only.
+    "giftcards": (*_LEDGER_BANS, "app.loyalty"),
+    "loyalty": (*_LEDGER_BANS, "app.giftcards"),
 }
 
 

@@ -15,6 +15,7 @@ from app.accounts.permissions import Permission
 from schema import schema
 from schema.node import MAX_NODES, SOURCES
 from tests.conftest import Server, make_customer, make_staff
+from tests.orders import gateway_says, gift_card, pay
 from tests.shop import ADDRESS, Shop, build_shop, cart_op
 from tests.support import GraphQLClient
 from tests.test_checkout import checkout, ready_cart
@@ -25,6 +26,10 @@ LOOKUP = (
 )
 CART_LINES = "query($id: ID!) { cart(id: $id) { lines { id } shippingAddress { id } } }"
 ME = "{ me { id } }"
+ORDER_PARTS = (
+    "query($id: ID!) { order(id: $id) { lines { id } shippingAddress { id } refunds { id } } }"
+)
+NOTIFICATIONS = "{ paymentNotifications(first: 1) { edges { node { id } } } }"
 # Anyone may see these: there is no stranger to refuse.
 EVERYONE = "everyone"
 
@@ -83,12 +88,23 @@ async def _world(server: Server) -> World:
     address = (await _payload(api, "AddressCreate", {"input": ADDRESS}, customer))["address"]
     promotion = await shop.promotion(name="Ten off", kind="PERCENTAGE", value="10")
 
-    # The customer's first cart becomes an order; the second stays open.
+    # The customer's first cart becomes an order, paid in part by a gift card and then
+    # cancelled (the gift card refunded); the second cart stays open.
     order, errors = await checkout(
         api, await ready_cart(api, shop, ("sock-3", 1), token=customer), token=customer
     )
     assert errors == []
     assert order is not None
+    card = await gift_card(shop, "1.00")
+    payment, errors = await pay(
+        server, order["id"], "GIFT_CARD", customer, giftCardCode=card["code"]
+    )
+    assert errors == []
+    cancelled = await _payload(api, "OrderCancel", {"id": order["id"]}, customer)
+    assert cancelled["order"]["status"] == "CANCELLED"
+    detail = (await _data(api, ORDER_PARTS, {"id": order["id"]}, customer))["order"]
+    assert (await gateway_says(server, "payment.succeeded", "sbx_unknown", "1.00")).is_success
+    notification = (await _data(api, NOTIFICATIONS, {}, staff))["paymentNotifications"]
     cart_id = await ready_cart(api, shop, ("tote-red", 1), token=customer)
     cart = (await _data(api, CART_LINES, {"id": cart_id}, customer))["cart"]
 
@@ -103,6 +119,18 @@ async def _world(server: Server) -> World:
         Example("Cart", "Cart", cart_id, customer, other),
         Example("CartLine", "CartLine", cart["lines"][0]["id"], customer, other),
         Example("Order", "Order", order["id"], customer, other),
+        Example("OrderLine", "OrderLine", detail["lines"][0]["id"], customer, other),
+        Example("OrderAddress", "Address", detail["shippingAddress"]["id"], customer, other),
+        Example("Payment", "Payment", payment["payment"]["id"], customer, other),
+        Example("Refund", "Refund", detail["refunds"][0]["id"], customer, other),
+        Example("GiftCard", "GiftCard", card["id"], staff, customer),
+        Example(
+            "PaymentNotification",
+            "PaymentNotification",
+            notification["edges"][0]["node"]["id"],
+            staff,
+            customer,
+        ),
         Example("Promotion", "Promotion", promotion["id"], staff, customer),
         Example("ShippingMethod", "ShippingMethod", shop.shipping["Standard"], None, EVERYONE),
     ]
@@ -123,6 +151,7 @@ _SAMPLE_KEYS: dict[object, object] = {
     ids.INT_KEY: 42,
     ids.TOKEN_KEY: "tok_EN-1",
     ids.CART_LINE_KEY: ids.CartLineKey.of(7, "tok_EN-1"),
+    ids.ORDER_KEY: ids.OrderKey.of(7, "tok_EN-1"),
 }
 
 
@@ -197,6 +226,8 @@ def _unknown_id_like(value: str) -> str:
         return kind.encode(9_999_999)
     if isinstance(key, ids.CartLineKey):
         return kind.encode(ids.CartLineKey.of(9_999_999, "no-such-cart"))
+    if isinstance(key, ids.OrderKey):
+        return kind.encode(ids.OrderKey.of(9_999_999, "no-such-order"))
     return kind.encode("no-such-token")
 
 

@@ -60,6 +60,7 @@ def test_values_are_parsed_from_text(tmp_path: Path) -> None:
         ("SECRET_KEY", "too-short-secret"),
         ("DATABASE_URL", "mysql://admin:hunter2-pw@db/shop"),
         ("REDIS_URL", "http://:hunter2-pw@cache"),
+        ("PAYMENT_WEBHOOK_SECRET", "hunter2-pw"),
     ],
 )
 def test_errors_never_repeat_a_credential(variable: str, value: str) -> None:

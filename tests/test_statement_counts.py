@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from app.seed import SeedReport
-from tests.conftest import Server
-from tests.shop import ADDRESS, Shop, build_shop
+from tests.conftest import Server, make_customer
+from tests.orders import gift_card, give_points, place
+from tests.shop import ADDRESS, Shop, build_shop, sql
 from tests.support import GraphQLClient
 
 MAX_STATEMENTS = 8
@@ -180,3 +181,67 @@ async def test_cart_and_checkout_statements_do_not_grow_with_lines(
     five = await _cart_statements(server, shop, skus)
     assert one == five
     assert five == expected
+
+
+# --- orders and payments: as many statements for five lines (and orders) as for one ------
+
+
+async def _order_statements(server: Server, shop: Shop, skus: Sequence[str]) -> dict[str, int]:
+    """Statements of PaymentCreate (each tender), OrderDetail and MyOrders, for orders of a
+    line per sku; MyOrders lists as many orders as there are skus."""
+    api = server.client
+    email = f"counts-{len(skus)}@example.com"
+    token = await make_customer(server, email)
+    await give_points(server, await _user_id(server, email), 100_000)
+    lines = [(sku, 1) for sku in skus]
+    orders = [await place(server, shop, *lines, token=token) for _ in skus]
+    order = orders[0]
+    card = await gift_card(shop, "1.00")
+    await _warm(api)
+    counts: dict[str, int] = {}
+    for name, method, args in (
+        ("PaymentCreate GIFT_CARD", "GIFT_CARD", {"giftCardCode": card["code"]}),
+        ("PaymentCreate POINTS", "POINTS", {"amount": "1.00"}),
+        ("PaymentCreate CARD", "CARD", {}),
+    ):
+        result = await api.op(
+            "PaymentCreate", {"orderId": order.id, "method": method, **args}, token=token
+        )
+        assert result.data["paymentCreate"]["userErrors"] == [], name
+        counts[name] = result.statements
+    detail = await api.op("OrderDetail", {"id": order.id}, token=token)
+    assert len(detail.data["order"]["lines"]) == len(skus)
+    assert len(detail.data["order"]["payments"]) == 3
+    counts["OrderDetail"] = detail.statements
+    listed = await api.op("MyOrders", {"first": 10}, token=token)
+    assert listed.data["me"]["orders"]["totalCount"] == len(skus)
+    counts["MyOrders"] = listed.statements
+    return counts
+
+
+async def _user_id(server: Server, email: str) -> int:
+    (row,) = await sql(server, "SELECT id FROM user_account WHERE email = :e", e=email)
+    return int(row[0])
+
+
+# Exact, and the same on SQLite and PostgreSQL. A gift card or points payment: lock the
+# order and the tender, write the payment, the balance, its ledger entry, the order and its
+# event; a card: lock the order, write the payment, its reference and event. OrderDetail:
+# the order, then one batch each for lines, payments, refunds and events. MyOrders: the
+# page and its count.
+ORDER_STATEMENTS = {
+    "PaymentCreate GIFT_CARD": 7,
+    "PaymentCreate POINTS": 7,
+    "PaymentCreate CARD": 4,
+    "OrderDetail": 5,
+    "MyOrders": 2,
+}
+
+
+async def test_order_and_payment_statements_do_not_grow_with_lines_or_orders(
+    server: Server, shop: Shop
+) -> None:
+    one = await _order_statements(server, shop, REGULAR[:1])
+    five = await _order_statements(server, shop, REGULAR)
+    assert one == five
+    assert five == ORDER_STATEMENTS

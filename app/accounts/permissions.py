@@ -14,6 +14,8 @@ class Permission(StrEnum):
     MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
     MANAGE_PROMOTIONS = "MANAGE_PROMOTIONS"
     MANAGE_SHIPPING = "MANAGE_SHIPPING"
+    # Issuing gift cards creates money: not for everyone who handles orders.
+    MANAGE_GIFT_CARDS = "MANAGE_GIFT_CARDS"
 
 
 ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)

@@ -3,6 +3,7 @@ units were taken from, and the promotions it used."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.cart.access import CartRules
 from app.cart.view import CartView
 from app.inventory.allocation import Take
-from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from app.orders import events, transitions
+from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 from app.promotions.redemptions import record_redemptions
 
 
@@ -68,6 +70,7 @@ def _order_row(view: CartView, buyer: Buyer, key: str, note: str, rules: CartRul
         note=note.strip(),
         placed_at=now,
         expires_at=now + timedelta(seconds=rules.settings.unpaid_order_timeout_seconds),
+        token=secrets.token_urlsafe(24),
     )
 
 
@@ -120,7 +123,8 @@ async def record_order(
     await record_redemptions(
         session, [a.rule.id for a in view.pricing.applied], order.id, buyer.counted_as, rules.now
     )
-    session.add(
-        OrderEvent(order_id=order.id, type="PLACED", message="order placed", created_at=rules.now)
-    )
+    events.record(session, order.id, OrderEventType.PLACED, "order placed", rules.now)
+    if order.total == 0:
+        # Nothing to pay (promotions took it all): left UNPAID, it would only expire.
+        transitions.move(session, order, OrderStatus.PAID, "nothing to pay", rules.now)
     return order

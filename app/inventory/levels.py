@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import ProductVariant, Warehouse
 from app.catalog.version import storefront_changed
+from app.database import upsert
 from app.errors import ErrorCode, fail
 from app.inventory.allocation import StockRow
 from app.inventory.locking import Column, adjust, lock
@@ -29,12 +27,6 @@ class Level:
     variant_id: int
     warehouse_id: int
     quantity: int
-
-
-def _upsert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT, as this session's database spells it."""
-    assert session.bind is not None
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def add_levels(session: AsyncSession, levels: Sequence[Level], now: datetime) -> None:
@@ -91,7 +83,7 @@ async def set_level(
     await _require(session, variant_id, [(warehouse_id, "warehouse_id")])
     locked = await lock(session, variant_ids=[variant_id])
     before = locked.statuses([variant_id])
-    statement = _upsert(session)(Stock).values(
+    statement = upsert(session)(Stock).values(
         variant_id=variant_id,
         warehouse_id=warehouse_id,
         quantity=quantity,
@@ -160,7 +152,7 @@ async def move(
             f"only {available} units available to move",
             "quantity",
         )
-    statement = _upsert(session)(Stock).values(
+    statement = upsert(session)(Stock).values(
         variant_id=variant_id,
         warehouse_id=to_warehouse_id,
         quantity=quantity,

@@ -4,13 +4,18 @@ Writers that share rows lock them in one global order, so that no two
 transactions can each hold a lock the other waits for (PostgreSQL row locks;
 SQLite runs one writer at a time and ignores FOR UPDATE):
 
+0. a payment notification being acted on (`payments.inbox.lock`), before
+   anything it changes;
 1. the user (`accounts.users.lock_user`): per-customer rules such as one
    active cart and one default address;
-2. the cart (`cart.access.find(lock=True)`, `cart.access.active_cart_of(lock=True)`).
-   A guest cart being signed in is locked before the user: it belongs to nobody
-   yet, so no one holding a user lock waits for it. The cart purge skips carts
-   that someone is using instead of waiting for them. An unpaid order being
-   cancelled is claimed (its status flipped) at this step, before its stock;
+2. the cart (`cart.access.find(lock=True)`, `cart.access.active_cart_of(lock=True)`),
+   or the order (`orders.transitions.lock`): whoever changes an order's status,
+   amounts or payments (paying, a webhook, cancelling, completing, hiding) locks
+   its row first, one order per transaction. A guest cart being signed in is
+   locked before the user: it belongs to nobody yet, so no one holding a user
+   lock waits for it. The cart purge skips carts that someone is using instead
+   of waiting for them. Payment and refund rows belong to their order: its lock
+   covers them;
 3. stock rows: every row the transaction will write, or whose holds it will
    release or take, locked up front in one statement in stock id order
    (`lock`). Locking more rows later would break the order: a transaction
@@ -20,7 +25,11 @@ SQLite runs one writer at a time and ignores FOR UPDATE):
 4. stock holds: written or deleted only by whoever holds the lock on their
    stock row (`inventory.holds`);
 5. promotions with a per-customer limit, in id order (checkout), then their
-   use counts (checkout, cancellation).
+   use counts (checkout, cancellation);
+6. gift cards (`giftcards.cards.lock_by_code`, and the conditional updates of
+   their balances), in id order when a refund gives back to several;
+7. customers' points balances (`loyalty.points.lock_balance`, and the
+   conditional updates of the balance).
 
 Deadlocks or serialisation failures that slip through anyway roll back one
 transaction, which is retried whole (`database.is_retryable`).

@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.database import Database
-from app.inventory.returns import ReturnedUnits, return_units
-from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from app.promotions.redemptions import give_back
+from app.orders import transitions
+from app.orders.cancellation import Cancellation, RefundAll, cancel
+from app.orders.models import Order, OrderStatus
+
+OVERDUE = Cancellation("not paid in time; stock released")
 
 
-async def cancel_expired_orders(db: Database, now: datetime, limit: int = 100) -> int:
-    """Cancels up to `limit` overdue unpaid orders; safe to run in every worker at once."""
+async def cancel_expired_orders(
+    db: Database, now: datetime, refund_all: RefundAll, limit: int = 100
+) -> int:
+    """Cancels up to `limit` overdue unpaid orders, giving back what was paid of them
+    (a gift card, points, part by card); safe to run in every worker at once."""
     async with db.session() as session:
         due = list(
             (
@@ -32,29 +36,23 @@ async def cancel_expired_orders(db: Database, now: datetime, limit: int = 100) -
     for order_id in due:
         assert order_id is not None
         cancelled += await db.run_transaction(
-            partial(_cancel, order_id=order_id, now=now), "cancel an overdue order"
+            partial(_cancel, order_id=order_id, refund_all=refund_all, now=now),
+            "cancel an overdue order",
         )
     return cancelled
 
 
-async def _cancel(session: AsyncSession, order_id: int, now: datetime) -> int:
-    # Whoever flips the status first does the rest; a payment arriving first wins.
-    flipped = await session.exec(  # type: ignore[call-overload]
-        update(Order)
-        .where(col(Order.id) == order_id, col(Order.status) == OrderStatus.UNPAID)
-        .values(status=OrderStatus.CANCELLED.value, amount_due=0)
-    )
-    if flipped.rowcount != 1:
+async def _cancel(
+    session: AsyncSession, order_id: int, refund_all: RefundAll, now: datetime
+) -> int:
+    # Whoever locks the order first decides; a payment that arrived first wins.
+    order = await transitions.lock(session, order_id)
+    if (
+        order is None
+        or order.status != OrderStatus.UNPAID
+        or order.expires_at is None
+        or order.expires_at > now
+    ):
         return 0
-    lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
-    await return_units(session, [ReturnedUnits(line.allocations, line.quantity) for line in lines])
-    await give_back(session, order_id)
-    session.add(
-        OrderEvent(
-            order_id=order_id,
-            type="CANCELLED",
-            message="cancelled: not paid in time; stock released",
-            created_at=now,
-        )
-    )
+    await cancel(session, order, OVERDUE, refund_all, now)
     return 1

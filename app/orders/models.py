@@ -15,9 +15,36 @@ ORDER_NUMBER_OFFSET = 100_000
 
 
 class OrderStatus(StrEnum):
+    """Where an order is in its life; which status may follow which is
+    `app.orders.transitions.ALLOWED`, and nowhere else."""
+
     UNPAID = "UNPAID"
     PAID = "PAID"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
+
+
+class OrderEventType(StrEnum):
+    """What an order's history records. Every status an order reaches has the event of
+    the same name (`app.orders.transitions`); the others note what happened meanwhile."""
+
+    PLACED = "PLACED"
+    PAID = "PAID"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    PAYMENT_STARTED = "PAYMENT_STARTED"  # a card payment waits for the gateway
+    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    REFUND_STARTED = "REFUND_STARTED"
+    REFUNDED = "REFUNDED"  # the money of a refund is back with the customer
+    POINTS_EARNED = "POINTS_EARNED"
+    HIDDEN = "HIDDEN"  # the customer took it off their own list
 
 
 class Order(SQLModel, table=True):
@@ -28,6 +55,7 @@ class Order(SQLModel, table=True):
         Index("uq_shop_order_idempotency", "cart_id", "idempotency_key", unique=True),
         Index("ix_shop_order_status_expires", "status", "expires_at"),
         Index("ix_shop_order_user_placed", "user_id", "placed_at"),
+        Index("ix_shop_order_status_delivered", "status", "delivered_at"),
     )
 
     id: int | None = Field(
@@ -58,10 +86,28 @@ class Order(SQLModel, table=True):
     placed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     # Unpaid orders are cancelled (and their stock released) after this.
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Secret of the order's id: it proves a guest was shown the order (`ids.OrderKey`).
+    # Empty for orders placed before it existed: their ids open nothing to guests.
+    token: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    # What was given back of what the order took, pending at the gateway or done. A payment
+    # the order never took (it came after cancellation, or beyond what was due) is refunded
+    # on its own (an EXCESS refund) and not counted here: the total stays what was paid.
+    total_refunded: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
+    # Orders complete by themselves some days after this (`app.orders.completion`).
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # When the customer took it off their own list; staff and reports still see it.
+    hidden_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
     @property
     def number(self) -> str:
-        return str(ORDER_NUMBER_OFFSET + (self.id or 0))
+        return number_of(self.id or 0)
+
+
+def number_of(order_id: int) -> str:
+    """The number customers know an order by (`history.order_id_of_number` reads it back)."""
+    return str(ORDER_NUMBER_OFFSET + order_id)
 
 
 class OrderLine(SQLModel, table=True):
@@ -111,7 +157,7 @@ class OrderEvent(SQLModel, table=True):
             BigKey, ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    type: str = Field(max_length=40)
+    type: str = Field(max_length=40)  # an OrderEventType
     message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

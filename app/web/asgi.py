@@ -29,6 +29,7 @@ from app.services import Services
 from app.settings import Settings, load_settings
 from app.web import metrics
 from app.web.view import GraphQLView
+from app.web.webhooks import payment_webhook
 from schema import Limits, build_schema
 
 log = logging.getLogger("commerce.http")
@@ -153,9 +154,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         upkeep = (
             asyncio.create_task(
-                maintenance.run_forever(
-                    services.db, services.clock, settings.maintenance_interval_seconds
-                )
+                maintenance.run_forever(services, settings.maintenance_interval_seconds)
             )
             if settings.maintenance_interval_seconds
             else None
@@ -177,6 +176,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.metrics),
+            Route("/webhooks/payments/{provider}", payment_webhook(services), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -211,6 +211,7 @@ class GraphQLView(GraphQL[Context, None]):
             viewer=viewer,
             sign_in_limiter=services.sign_in_limiter,
             account_limits=services.account_limits,
+            gateway=services.gateway,
             client_address=client_address(request),
             request=request,
             response=response,
@@ -408,7 +409,7 @@ class GraphQLView(GraphQL[Context, None]):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
             raise RequestRefused("send the request as application/json")
-        return from_json_body(await _read_body(request, self.limits.max_body_bytes), self.limits)
+        return from_json_body(await read_body(request, self.limits.max_body_bytes), self.limits)
 
 
 def _code(extensions: dict[str, Any] | None) -> str:
@@ -449,7 +450,7 @@ def _is_mutation(schema: Any, data: GraphQLRequestData) -> bool:
     return operation is not None and operation.operation is OperationType.MUTATION
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 once it is over `limit` bytes.
 
     The rest of a body somewhat over the limit is read and dropped first, so the client

@@ -24,9 +24,9 @@ from app.catalog.products import MAX_TAGS, normalize_tags
 from app.errors import ErrorCode, fail
 from app.ids import InvalidCursor
 from app.money import MoneyFormatError, to_minor
+from app.paging import check_page_size
 from resolvers.context import Context
 
-MAX_PAGE_SIZE = 100
 _ALL_STATUSES: frozenset[str] = frozenset(ProductStatus)
 _PUBLISHED: frozenset[str] = frozenset({ProductStatus.PUBLISHED})
 
@@ -69,11 +69,6 @@ async def variants_by_ids(ctx: Context, variant_ids: Sequence[int]) -> list[Prod
 
 async def variant_by_id(ctx: Context, variant_id: int) -> ProductVariant | None:
     return (await variants_by_ids(ctx, [variant_id]))[0]
-
-
-def check_page_size(first: int) -> None:
-    if not 0 <= first <= MAX_PAGE_SIZE:
-        raise fail(ErrorCode.INVALID, f"first must be between 0 and {MAX_PAGE_SIZE}", "first")
 
 
 def _minor(amount: Decimal | None, currency: str, name: str) -> int | None:

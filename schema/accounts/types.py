@@ -12,12 +12,51 @@ from app.accounts import models
 from app.accounts.addresses import AddressData
 from app.accounts.permissions import Viewer
 from app.accounts.sessions import TokenPair
+from app.loyalty import models as loyalty
+from app.orders.models import number_of
+from resolvers import orders as resolve_orders
+from resolvers import payments as resolve_payments
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.cart import carts as resolve_carts
-from schema.common import CtxInfo, Node, node_id
+from schema.common import CtxInfo, FirstArg, Node, PageInfo, node_id
+
+PointsEntryKind = strawberry.enum(loyalty.PointsEntryKind, name="PointsEntryKind")
+
+
+@strawberry.type(description="One change to a customer's points.")
+class PointsEntry:
+    kind: PointsEntryKind  # type: ignore[valid-type]
+    points: int = strawberry.field(description="Added (positive) or taken (negative).")
+    balance_after: int
+    order_number: str | None = strawberry.field(description="The order it was for.")
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: loyalty.PointsEntry) -> PointsEntry:
+        return cls(
+            kind=loyalty.PointsEntryKind(row.kind),
+            points=row.points,
+            balance_after=row.balance_after,
+            order_number=number_of(row.order_id) if row.order_id is not None else None,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class PointsEntryEdge:
+    cursor: str
+    node: PointsEntry
+
+
+@strawberry.type
+class PointsEntryConnection:
+    edges: list[PointsEntryEdge]
+    page_info: PageInfo
+
 
 if TYPE_CHECKING:
     from schema.cart.types import Cart
+    from schema.orders.types import OrderConnection
 
 
 @strawberry.type
@@ -71,6 +110,11 @@ class Address(Node):
     def of_cart(cls, cart_token: str, fields: dict[str, Any]) -> Address:
         """A cart's shipping address: the cart's own, with an id of the cart's kind."""
         return cls(id=node_id(ids.CART_ADDRESS, cart_token), is_default=False, **fields)
+
+    @classmethod
+    def of_order(cls, order_id: int, fields: dict[str, Any]) -> Address:
+        """An order's shipping address: the snapshot taken at checkout."""
+        return cls(id=node_id(ids.ORDER_ADDRESS, order_id), is_default=False, **fields)
 
 
 @strawberry.input
@@ -137,6 +181,53 @@ class User(Node):
     async def addresses(self, info: CtxInfo) -> list[Address]:
         rows = await resolve_addresses.of_user(info.context, self.pk)
         return [Address.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="The user's own orders, newest first: those placed since `since` (by "
+        "default the last three months) and not hidden. Only the user sees them (null for "
+        "anyone else)."
+    )
+    async def orders(
+        self,
+        info: CtxInfo,
+        first: FirstArg,
+        after: str | None = None,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Orders placed at or after this; default: three months ago."
+            ),
+        ] = None,
+    ) -> Annotated[OrderConnection, strawberry.lazy("schema.orders.types")] | None:
+        from schema.orders.types import OrderConnection
+
+        viewer = await info.context.viewer()
+        if viewer is None or viewer.user_id != self.pk:
+            return None
+        start = since or resolve_orders.default_since(info.context)
+        page = await resolve_orders.my_orders(info.context, viewer, first, after, start)
+        return OrderConnection.from_page(page, self.pk, start)
+
+    @strawberry.field(
+        description="Loyalty points to spend; for the user and staff who manage customers."
+    )
+    async def points_balance(self, info: CtxInfo) -> int | None:
+        return await resolve_payments.points_balance(info.context, self.pk)
+
+    @strawberry.field(description="Every change to the user's points, newest first.")
+    async def points_ledger(
+        self, info: CtxInfo, first: FirstArg, after: str | None = None
+    ) -> PointsEntryConnection | None:
+        page = await resolve_payments.points_ledger(info.context, self.pk, first, after)
+        if page is None:
+            return None
+        return PointsEntryConnection(
+            edges=[
+                PointsEntryEdge(cursor=cursor, node=PointsEntry.from_model(row))
+                for row, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.of(page),
+        )
 
 
 @strawberry.input

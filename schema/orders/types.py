@@ -1,16 +1,115 @@
-"""Orders as the customer and the back office see them."""
+"""Orders as the customer and the back office see them: lines, payments, refunds,
+shipments and events."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import strawberry
 
 from app import ids
 from app.orders import models
-from schema.common import Money, Node, node_id
+from app.paging import Page
+from resolvers import orders as resolve
+from resolvers import payments as resolve_payments
+from schema.accounts.types import Address
+from schema.common import CtxInfo, Money, Node, PageInfo, node_id
+from schema.payments.types import Payment, Refund
 
-OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+OrderStatus = strawberry.enum(
+    models.OrderStatus,
+    name="OrderStatus",
+    description="UNPAID -> PAID -> PARTIALLY_SHIPPED -> SHIPPED -> DELIVERED -> COMPLETED; "
+    "UNPAID or PAID -> CANCELLED.",
+)
+OrderEventType = strawberry.enum(models.OrderEventType, name="OrderEventType")
+
+
+@strawberry.type
+class OrderLine(Node):
+    id: strawberry.ID
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+    discount_allocated: Money = strawberry.field(description="This line's share of discounts.")
+    tax: Money
+    total: Money
+    quantity_shipped: int = strawberry.field(description="Units sent so far.")
+    quantity_refunded: int = strawberry.field(description="Units refunded so far.")
+
+    @classmethod
+    def from_model(cls, row: models.OrderLine, currency: str) -> OrderLine:
+        return cls(
+            id=node_id(ids.ORDER_LINE, row.id or 0),
+            sku=row.sku,
+            product_name=row.product_name,
+            variant_name=row.variant_name,
+            quantity=row.quantity,
+            unit_price=Money.of(row.unit_price, currency),
+            subtotal=Money.of(row.subtotal, currency),
+            discount_allocated=Money.of(row.discount_allocated, currency),
+            tax=Money.of(row.tax, currency),
+            total=Money.of(row.total, currency),
+            # Shipments and line refunds do not exist yet.
+            quantity_shipped=0,
+            quantity_refunded=0,
+        )
+
+
+@strawberry.type
+class OrderEvent:
+    type: OrderEventType  # type: ignore[valid-type]
+    message: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.OrderEvent) -> OrderEvent:
+        return cls(
+            type=models.OrderEventType(row.type), message=row.message, created_at=row.created_at
+        )
+
+
+# Shipments are logistics' to fill; until then every order has none, and these types only
+# say what an order's `shipments` will hold.
+class _ShipmentStatus(StrEnum):
+    PENDING = "PENDING"
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    DELIVERED = "DELIVERED"
+    EXCEPTION = "EXCEPTION"
+
+
+ShipmentStatus = strawberry.enum(_ShipmentStatus, name="ShipmentStatus")
+
+
+@strawberry.type
+class ShipmentLine:
+    order_line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type
+class ShipmentEvent:
+    status: ShipmentStatus  # type: ignore[valid-type]
+    location: str
+    description: str
+    occurred_at: datetime
+
+
+@strawberry.type
+class Shipment:
+    id: strawberry.ID
+    carrier: str
+    tracking_number: str
+    status: ShipmentStatus  # type: ignore[valid-type]
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    lines: list[ShipmentLine]
+    events: list[ShipmentEvent]
 
 
 @strawberry.type
@@ -20,28 +119,99 @@ class Order(Node):
     status: OrderStatus  # type: ignore[valid-type]
     placed_at: datetime
     email: str
+    note: str
     subtotal: Money
     discount_total: Money
     shipping_total: Money
     tax_total: Money
     total: Money
-    amount_due: Money
+    amount_due: Money = strawberry.field(description="What is still to be paid.")
+    total_refunded: Money = strawberry.field(
+        description="Given back so far of what the order took (refunds pending at the "
+        "gateway included). A payment the order never took (after cancellation, or beyond "
+        "what was due) is refunded as an EXCESS refund and not counted here."
+    )
+    shipping_address: Address
     row: strawberry.Private[models.Order]
 
     @classmethod
     def from_model(cls, row: models.Order) -> Order:
         currency = row.currency
+        assert row.id is not None
         return cls(
-            id=node_id(ids.ORDER, row.id or 0),
+            id=node_id(ids.ORDER, ids.OrderKey.of(row.id, row.token)),
             number=row.number,
             status=models.OrderStatus(row.status),
             placed_at=row.placed_at,
             email=row.email,
+            note=row.note,
             subtotal=Money.of(row.subtotal, currency),
             discount_total=Money.of(row.discount_total, currency),
             shipping_total=Money.of(row.shipping_total, currency),
             tax_total=Money.of(row.tax_total, currency),
             total=Money.of(row.total, currency),
             amount_due=Money.of(row.amount_due, currency),
+            total_refunded=Money.of(row.total_refunded, currency),
+            shipping_address=Address.of_order(row.id, row.shipping_address),
             row=row,
         )
+
+    @strawberry.field
+    async def lines(self, info: CtxInfo) -> list[OrderLine]:
+        assert self.row.id is not None
+        rows = await resolve.lines(info.context, self.row.id)
+        return [OrderLine.from_model(row, self.row.currency) for row in rows]
+
+    @strawberry.field(description="Every payment tried, in the order they were made.")
+    async def payments(self, info: CtxInfo) -> list[Payment]:
+        assert self.row.id is not None
+        return [
+            Payment.from_model(p)
+            for p in await resolve_payments.payments(info.context, self.row.id)
+        ]
+
+    @strawberry.field
+    async def refunds(self, info: CtxInfo) -> list[Refund]:
+        assert self.row.id is not None
+        return [
+            Refund.from_model(r) for r in await resolve_payments.refunds(info.context, self.row.id)
+        ]
+
+    @strawberry.field(description="Parcels sent for this order (none until logistics).")
+    def shipments(self) -> list[Shipment]:
+        return []
+
+    @strawberry.field(description="What happened to the order, oldest first.")
+    async def events(self, info: CtxInfo) -> list[OrderEvent]:
+        assert self.row.id is not None
+        return [OrderEvent.from_model(e) for e in await resolve.events(info.context, self.row.id)]
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    user_id: strawberry.Private[int]
+    since: strawberry.Private[datetime]
+
+    @classmethod
+    def from_page(cls, page: Page[models.Order], user_id: int, since: datetime) -> OrderConnection:
+        return cls(
+            edges=[
+                OrderEdge(cursor=cursor, node=Order.from_model(row))
+                for row, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.of(page),
+            user_id=user_id,
+            since=since,
+        )
+
+    @strawberry.field(description="All the orders of the list (counted only when asked).")
+    async def total_count(self, info: CtxInfo) -> int:
+        return await resolve.count_my_orders(info.context, self.user_id, self.since)

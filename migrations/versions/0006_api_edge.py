@@ -3,8 +3,8 @@
 Registered (trusted) documents per client; automatic persisted queries and
 idempotent responses for servers that run without Redis.
 
-Revision ID: 0005e
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 16:56:47.252860
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0005e"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,107 @@
+"""`POST /webhooks/payments/{provider}`: the payment gateway's signed notifications.
+
+Plain HTTP, a boundary of its own: the notification is stored as received (with
+the verdict on its signature) in one transaction, and only then, if its
+signature is good, acted on in another (`app.payments.inbox`). Answers:
+
+- 401: bad signature, or signed more than 300 s away from our clock; nothing changes;
+- 400: signed but not an event in the contract's format;
+- 200: acted on, or acknowledged with nothing to do (an unknown reference, news
+  already applied, an event delivered before);
+- 422: refused: the amount or currency does not match the payment;
+- 500: acting on it failed; it is kept as FAILED, and the gateway's retry (or
+  staff's replay) acts on it again;
+- 404 for a gateway this server does not use, 413 for a body over 64 KiB,
+  503 while PAYMENT_WEBHOOK_SECRET is unset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app.payments import inbox, signing
+from app.payments.models import NotificationState, PaymentNotification
+from app.payments.refunds import Refunder
+from app.services import Services
+from app.web.view import read_body
+
+log = logging.getLogger("commerce.webhooks")
+
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+_STATUS = {
+    NotificationState.PROCESSED: 200,
+    NotificationState.IGNORED: 200,
+    NotificationState.REJECTED: 422,
+    NotificationState.RECEIVED: 200,
+    NotificationState.FAILED: 500,
+}
+
+
+def _answer(notification: PaymentNotification, duplicate: bool = False) -> JSONResponse:
+    state = NotificationState(notification.state)
+    body = {"status": "duplicate" if duplicate else state.value.lower()}
+    if notification.error:
+        body["reason"] = notification.error
+    return JSONResponse(body, status_code=_STATUS[state])
+
+
+def payment_webhook(services: Services) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The route's handler, bound to this process's services."""
+
+    async def handle(request: Request) -> JSONResponse:
+        provider = request.path_params["provider"]
+        gateway = services.gateway
+        secret = services.settings.payment_webhook_secret
+        if provider != gateway.name:
+            return JSONResponse({"error": f"no payment gateway {provider!r} here"}, 404)
+        if secret is None:
+            log.error("payment webhook refused: PAYMENT_WEBHOOK_SECRET is not set")
+            return JSONResponse({"error": "webhooks are not configured"}, 503)
+        try:
+            body = await read_body(request, MAX_WEBHOOK_BYTES)
+        except HTTPException as exc:
+            return JSONResponse({"error": exc.reason}, exc.status_code)
+        db, now = services.db, services.clock()
+        verdict = signing.verify(
+            secret,
+            request.headers.get(signing.TIMESTAMP_HEADER),
+            request.headers.get(signing.SIGNATURE_HEADER),
+            body,
+            now,
+        )
+        received = await db.run_transaction(
+            lambda session: inbox.receive(session, provider, body, verdict, now),
+            "store a payment notification",
+        )
+        notification = received.notification
+        assert notification.id is not None
+        if not verdict.valid:
+            log.warning(
+                "payment notification %s refused: signature %s",
+                notification.id, verdict.verdict.value.lower(),
+            )  # fmt: skip
+            return JSONResponse({"error": "bad or stale signature"}, 401)
+        if notification.state == NotificationState.REJECTED and received.new:
+            log.warning("payment notification %s refused: %s", notification.id, notification.error)
+            return JSONResponse({"error": notification.error}, 400)
+        if not received.new and notification.state not in inbox.UNFINISHED:
+            return _answer(notification, duplicate=True)
+        refunder = Refunder(db, gateway)
+        try:
+            processed = await db.run_transaction(
+                lambda session: inbox.process(session, notification.id or 0, refunder, now),
+                "act on a payment notification",
+            )
+        except Exception as exc:  # kept as FAILED, for the gateway's retry or a replay
+            log.exception("payment notification %s failed", notification.id)
+            await inbox.record_failure(db, notification.id, exc, now)
+            return JSONResponse({"error": "internal error; the notification is kept"}, 500)
+        return _answer(processed.notification, duplicate=not processed.acted)
+
+    return handle
