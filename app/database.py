@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 _AFTER_COMMIT = "commerce.after_commit"
 _CHANGED = "commerce.changed"
+_SIGNALS = "commerce.signals"
 
 log = logging.getLogger("commerce.database")
 
@@ -91,6 +92,7 @@ class Database:
             engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
         self._change_listeners: list[Callable[[str], Awaitable[None]]] = []
+        self._signal_handlers: dict[str, list[Callable[[list[Any]], Awaitable[None]]]] = {}
         # SQLite has one writer at a time: queue writers here rather than have them
         # spin on the file lock in driver threads (and time out under a rush).
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -106,6 +108,12 @@ class Database:
     def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
         """`listener(topic)` runs after every commit of a transaction that `changed` the topic."""
         self._change_listeners.append(listener)
+
+    def on_signal(self, channel: str, handler: Callable[[list[Any]], Awaitable[None]]) -> None:
+        """`handler(items)` runs after every commit of a transaction that `signal`led items on
+        `channel` (all of them, in the order signalled). Handlers must return quickly: they
+        run before the request that committed answers."""
+        self._signal_handlers.setdefault(channel, []).append(handler)
 
     def session(self) -> AsyncSession:
         """A session for reading; use as `async with db.session() as s:`."""
@@ -126,6 +134,9 @@ class Database:
         for topic in sorted(session.info.pop(_CHANGED, ())):
             for listener in self._change_listeners:
                 await listener(topic)
+        for channel, items in session.info.pop(_SIGNALS, {}).items():
+            for handler in self._signal_handlers.get(channel, ()):
+                await handler(items)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -185,6 +196,13 @@ def changed(session: AsyncSession, topic: str) -> None:
     as what the storefront shows). However many writes say so, the database's change
     listeners hear of each topic once, after the commit (never after a rollback)."""
     session.info.setdefault(_CHANGED, set()).add(topic)
+
+
+def signal(session: AsyncSession, channel: str, item: Any) -> None:
+    """Tell the database's handlers of `channel` (`Database.on_signal`) about `item` once the
+    transaction `session` belongs to has committed; never if it rolls back. A domain that
+    must hand work to a service it does not know (mail delivery) signals it this way."""
+    session.info.setdefault(_SIGNALS, {}).setdefault(channel, []).append(item)
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -227,6 +227,8 @@ PAYMENT = _declare("Payment", INT_KEY)
 REFUND = _declare("Refund", INT_KEY)
 GIFT_CARD = _declare("GiftCard", INT_KEY)
 PAYMENT_NOTIFICATION = _declare("PaymentNotification", INT_KEY)
+RETURN_REQUEST = _declare("ReturnRequest", INT_KEY)
+OUTBOX_EMAIL = _declare("OutboxEmail", INT_KEY)
 
 
 def decode(value: str) -> tuple[IdKind[Any], Any] | None:

@@ -1,6 +1,7 @@
 """Periodic upkeep run by every worker: expired holds, overdue unpaid orders, delivered
-orders to complete, card refunds the gateway has not taken yet, old carts, and
-idempotent responses past their time (kept in the database when there is no Redis).
+orders to complete, card refunds the gateway has not taken yet, emails the mail
+server has not taken yet, old carts, and idempotent responses past their time (kept
+in the database when there is no Redis).
 
 Each job is a set of conditional updates (or works on rows it locks and checks
 again), so several workers (or machines) running it at once do the work once
@@ -55,6 +56,7 @@ async def run_once(services: Services, now: datetime, purge_carts: bool) -> dict
         db, now, settings.order_auto_complete_days, PointsRates.from_settings(settings)
     )
     refunds_sent = await refunder.send_unsent(now)
+    emails_sent = await services.mailer.send_due(now)
     purged = await purge_expired_carts(db, now) if purge_carts else 0
     forgotten = await DatabaseStore(db).purge(now) if purge_carts else 0
     return {
@@ -62,6 +64,7 @@ async def run_once(services: Services, now: datetime, purge_carts: bool) -> dict
         "orders_cancelled": cancelled,
         "orders_completed": completed,
         "refunds_sent": refunds_sent,
+        "emails_sent": emails_sent,
         "carts_purged": purged,
         "idempotent_responses_forgotten": forgotten,
     }

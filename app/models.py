@@ -13,10 +13,18 @@ from app.catalog.models import (
 from app.giftcards.models import GiftCard, GiftCardEntry
 from app.inventory.models import Stock, StockHold
 from app.loyalty.models import PointsAccount, PointsEntry
+from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderEvent, OrderLine
-from app.payments.models import Payment, PaymentNotification, Refund, RefundAllocation
+from app.payments.models import (
+    Payment,
+    PaymentNotification,
+    Refund,
+    RefundAllocation,
+    RefundLine,
+)
 from app.persisted.models import AutomaticQuery, IdempotencyRecord, TrustedDocument
 from app.promotions.models import Promotion, PromotionRedemption
+from app.returns.models import ReturnRequest, ReturnRequestLine
 from app.shipping.models import ShippingMethod
 
 __all__ = [
@@ -31,6 +39,7 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OutboxEmail",
     "Payment",
     "PaymentNotification",
     "PointsAccount",
@@ -44,6 +53,9 @@ __all__ = [
     "RefreshToken",
     "Refund",
     "RefundAllocation",
+    "RefundLine",
+    "ReturnRequest",
+    "ReturnRequestLine",
     "ShippingMethod",
     "Stock",
     "StockHold",

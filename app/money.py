@@ -108,6 +108,18 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return floors
 
 
+def units_share(total: int, units: int, first: int, count: int) -> int:
+    """The part of `total` (what `units` like units came to) that units `first` to
+    `first + count - 1` carry: `sum(allocate(total, [1] * units)[first:first + count])`,
+    without building the list. Every unit carries `total // units`, and the remainder
+    cents go to the first units, one each; so the shares of all the units, taken in any
+    number of consecutive parts, add up to `total` exactly."""
+    if units <= 0 or total < 0 or first < 0 or count < 0 or first + count > units:
+        raise ValueError("units_share takes a non-negative total and a range within the units")
+    base, extra = divmod(total, units)
+    return base * count + max(0, min(first + count, extra) - min(first, extra))
+
+
 MAX_AMOUNT = 10**15
 
 

@@ -13,6 +13,8 @@ from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
 from app.database import Database, create_engine
 from app.idempotency import DatabaseStore, Idempotency, RedisStore
+from app.notifications.delivery import Mailer
+from app.notifications.outbox import OUTBOX
 from app.payments.gateways import PaymentGateway, open_gateway
 from app.persisted import store as apq
 from app.persisted.registry import Registry
@@ -41,6 +43,7 @@ class Services:
     budgets: CostBuckets
     idempotency: Idempotency
     gateway: PaymentGateway
+    mailer: Mailer
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -55,6 +58,9 @@ class Services:
         db = Database(create_engine(settings))
         # Whatever is cached under a family a transaction changed moves on after its commit.
         db.on_change(cache.invalidate)
+        # Email queued by a transaction goes out after its commit.
+        mailer = Mailer.from_settings(settings, db, clock)
+        db.on_signal(OUTBOX, mailer.queued)
         prefix = settings.cache_prefix
         failures: FailureStore
         rates: RateStore
@@ -95,9 +101,11 @@ class Services:
             budgets=CostBuckets(buckets, breaker),
             idempotency=Idempotency(idempotent, DatabaseStore(db), breaker),
             gateway=gateway,
+            mailer=mailer,
             clock=clock,
         )
 
     async def close(self) -> None:
+        await self.mailer.close()
         await self.cache.close()
         await self.db.dispose()

@@ -90,6 +90,28 @@ def _webhook_secret(raw: str | None) -> str | None:
     return raw
 
 
+def _smtp_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ValueError(f"must be an smtp:// or smtps:// URL, got scheme {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    try:
+        parts.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        raise ValueError("has a port that is not a number") from None
+    return raw
+
+
+def _email_from(raw: str) -> str:
+    text = raw.strip()
+    if "@" not in text or any(c in text for c in "\r\n"):
+        raise ValueError(f"must be an address such as Shop <shop@example.com>, got {raw!r}")
+    return text
+
+
 def _currency(raw: str) -> str:
     code = raw.strip().upper()
     if code not in CURRENCY_EXPONENTS:
@@ -276,6 +298,34 @@ class Settings(BaseModel):
         description="delivered orders complete by themselves (and earn their points) this "
         "many days after delivery",
     )
+    return_window_days: PositiveInt = Field(
+        14,
+        alias="RETURN_WINDOW_DAYS",
+        description="customers may ask to return units of a delivered order this many days "
+        "after its delivery",
+    )
+    smtp_url: Annotated[str | None, AfterValidator(_smtp_url)] = Field(
+        None,
+        alias="SMTP_URL",
+        description="mail server for customer emails, smtp://user:password@host:587 "
+        "(STARTTLS when offered) or smtps://…:465; unset: emails stay in the outbox",
+    )
+    email_from: Annotated[str, AfterValidator(_email_from)] = Field(
+        "shop@localhost",
+        alias="EMAIL_FROM",
+        description="the From of customer emails, e.g. Shop <shop@example.com>",
+    )
+    smtp_timeout_seconds: PositiveInt = Field(
+        10,
+        le=30,
+        alias="SMTP_TIMEOUT_SECONDS",
+        description="how long one try to hand an email to the mail server may take",
+    )
+    email_max_attempts: PositiveInt = Field(
+        10,
+        alias="EMAIL_MAX_ATTEMPTS",
+        description="tries per email before it is given up (FAILED) and left to staff",
+    )
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
         Field("INFO", alias="LOG_LEVEL")
     )
@@ -370,7 +420,9 @@ def variables() -> dict[str, str]:
 
 
 # Their values hold credentials: an error names the variable, never repeats the value.
-_SECRET = frozenset({"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRET"})
+_SECRET = frozenset(
+    {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRET", "SMTP_URL"}
+)
 
 
 def _one_line(error: ValidationError) -> str:

@@ -32,12 +32,21 @@ from app.giftcards.models import GiftCard
 from app.inventory.models import Stock
 from app.loaders import rows_by, rows_of
 from app.loyalty import points
+from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderEvent, OrderLine
 from app.payments.gateways import PaymentGateway
-from app.payments.models import Payment, PaymentNotification, Refund, RefundAllocation
+from app.payments.models import (
+    Payment,
+    PaymentNotification,
+    Refund,
+    RefundAllocation,
+    RefundLine,
+)
 from app.payments.refunds import Refunder
 from app.promotions.models import Promotion
 from app.ratelimit import FailureLimiter
+from app.reports import customers
+from app.returns.models import ReturnRequest, ReturnRequestLine
 from app.settings import Settings
 from app.shipping.models import ShippingMethod
 
@@ -170,6 +179,30 @@ class Loaders:
     @cached_property
     def allocations_by_refund(self) -> DataLoader[int, list[RefundAllocation]]:
         return _rows_of(self._db, RefundAllocation, RefundAllocation.refund_id)
+
+    @cached_property
+    def lines_by_refund(self) -> DataLoader[int, list[RefundLine]]:
+        return _rows_of(self._db, RefundLine, RefundLine.refund_id)
+
+    @cached_property
+    def return_request(self) -> DataLoader[int, ReturnRequest | None]:
+        return _rows(self._db, ReturnRequest, ReturnRequest.id)
+
+    @cached_property
+    def returns_by_order(self) -> DataLoader[int, list[ReturnRequest]]:
+        return _rows_of(self._db, ReturnRequest, ReturnRequest.order_id)
+
+    @cached_property
+    def lines_by_return(self) -> DataLoader[int, list[ReturnRequestLine]]:
+        return _rows_of(self._db, ReturnRequestLine, ReturnRequestLine.return_request_id)
+
+    @cached_property
+    def outbox_email(self) -> DataLoader[int, OutboxEmail | None]:
+        return _rows(self._db, OutboxEmail, OutboxEmail.id)
+
+    @cached_property
+    def customer_stats(self) -> DataLoader[int, customers.CustomerStats]:
+        return _loader(self._db, customers.stats)
 
     @cached_property
     def gift_card(self) -> DataLoader[int, GiftCard | None]:

@@ -9,9 +9,11 @@ from datetime import datetime
 from app import ids
 from app.accounts.permissions import Viewer
 from app.loyalty.points import PointsRates
-from app.orders import access, cancellation, completion, history
+from app.orders import access, admin, cancellation, completion, history
 from app.orders.models import Order, OrderEvent, OrderLine
 from app.paging import Page
+from app.payments import lines as line_refunds
+from app.payments.models import Refund
 from resolvers.context import Context
 from resolvers.guesses import guarded
 
@@ -104,3 +106,23 @@ async def hide(ctx: Context, global_id: str) -> Order:
     viewer = await ctx.signed_in()
     key = order_key(global_id, "id")
     return await history.hide(await ctx.session(), viewer, key.order_id, ctx.now())
+
+
+async def all_orders(
+    ctx: Context, chosen: admin.OrderFilter, first: int, after: str | None
+) -> Page[Order]:
+    return await admin.all_orders(ctx.db, chosen, first, after)
+
+
+async def count_all_orders(ctx: Context, chosen: admin.OrderFilter) -> int:
+    return await admin.count_orders(ctx.db, chosen)
+
+
+async def refund(
+    ctx: Context, global_id: str, request: line_refunds.RefundRequest
+) -> tuple[Order, Refund | None]:
+    viewer = await ctx.signed_in()
+    key = order_key(global_id, "order_id")
+    return await line_refunds.refund_for_staff(
+        await ctx.session(), ctx.refunder(), key.order_id, request, viewer.user_id, ctx.now()
+    )

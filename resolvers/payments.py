@@ -21,6 +21,7 @@ from app.payments.models import (
     PaymentNotification,
     Refund,
     RefundAllocation,
+    RefundLine,
 )
 from resolvers.context import Context
 from resolvers.guesses import guarded
@@ -59,6 +60,10 @@ async def refunds(ctx: Context, order_id: int) -> list[Refund]:
 
 async def allocations(ctx: Context, refund_id: int) -> list[RefundAllocation]:
     return await ctx.loaders.allocations_by_refund.load(refund_id)
+
+
+async def refund_lines(ctx: Context, refund_id: int) -> list[RefundLine]:
+    return await ctx.loaders.lines_by_refund.load(refund_id)
 
 
 async def payments_by_ids(ctx: Context, keys: Sequence[int]) -> list[Payment | None]:

@@ -19,8 +19,10 @@ import strawberry
 from app import ids
 from app.errors import ErrorCode, fail
 from resolvers import nodes as resolve_nodes
+from resolvers import notifications as resolve_notifications
 from resolvers import orders as resolve_orders
 from resolvers import payments as resolve_payments
+from resolvers import returns as resolve_returns
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.accounts import users as resolve_users
 from resolvers.catalog import products as resolve_products
@@ -31,6 +33,8 @@ from schema.cart.types import Cart, CartLine, cart_lines
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
 from schema.checkout.types import Promotion, ShippingMethod
 from schema.common import CtxInfo, Node
+from schema.notifications import OutboxEmail
+from schema.orders.returns import ReturnRequest
 from schema.orders.types import Order, OrderLine
 from schema.payments.types import GiftCard, Payment, PaymentNotification, Refund
 
@@ -138,6 +142,14 @@ async def _notifications(info: CtxInfo, keys: list[int]) -> list[Node | None]:
     return _each(rows, PaymentNotification.from_model)
 
 
+async def _return_requests(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_returns.by_ids(info.context, keys), ReturnRequest.from_model)
+
+
+async def _outbox_emails(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_notifications.by_ids(info.context, keys), OutboxEmail.from_model)
+
+
 async def _promotions(info: CtxInfo, keys: list[int]) -> list[Node | None]:
     currency = info.context.currency
     rows = await resolve_nodes.promotions_by_ids(info.context, keys)
@@ -169,6 +181,8 @@ SOURCES: dict[ids.IdKind[Any], NodeSource[Any]] = {
         NodeSource(ids.REFUND, Refund, _refunds),
         NodeSource(ids.GIFT_CARD, GiftCard, _gift_cards),
         NodeSource(ids.PAYMENT_NOTIFICATION, PaymentNotification, _notifications),
+        NodeSource(ids.RETURN_REQUEST, ReturnRequest, _return_requests),
+        NodeSource(ids.OUTBOX_EMAIL, OutboxEmail, _outbox_emails),
         NodeSource(ids.PROMOTION, Promotion, _promotions),
         NodeSource(ids.SHIPPING_METHOD, ShippingMethod, _shipping_methods),
     )

@@ -23,13 +23,28 @@ from schema.documents import DocumentGate, DocumentStore
 from schema.extensions import OperationChoice, log_unexpected
 from schema.limits import Limits
 from schema.node import NodeQuery
+from schema.notifications import NotificationQuery
+from schema.orders.admin import OrderAdminMutation, OrderAdminQuery
 from schema.orders.mutations import OrderMutation
 from schema.orders.queries import OrderQuery
+from schema.orders.returns import ReturnMutation
 from schema.payments.mutations import PaymentMutation, PaymentQuery
+from schema.reports.queries import ReportQuery
 from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
-    "Query", (NodeQuery, CatalogQuery, AccountQuery, CartQuery, OrderQuery, PaymentQuery)
+    "Query",
+    (
+        NodeQuery,
+        CatalogQuery,
+        AccountQuery,
+        CartQuery,
+        OrderQuery,
+        OrderAdminQuery,
+        PaymentQuery,
+        ReportQuery,
+        NotificationQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -39,6 +54,8 @@ Mutation = merge_types(
         CartMutation,
         CheckoutAdminMutation,
         OrderMutation,
+        OrderAdminMutation,
+        ReturnMutation,
         PaymentMutation,
     ),
 )

@@ -137,3 +137,84 @@ async def give_points(server: Server, user_id: int, count: int) -> None:
         await points.credit(
             session, user_id, count, PointsEntryKind.EARNED, Source(), server.clock()
         )
+
+
+ORDER_LINES = """
+query($id: ID!) { order(id: $id) {
+  status total { amount } totalRefunded { amount } shippingTotal { amount } taxTotal { amount }
+  lines { id sku quantity quantityRefunded unitPrice { amount } discountAllocated { amount }
+          tax { amount } total { amount } amountRefunded { amount } }
+  refunds { kind amount { amount } shipping { amount } status
+            allocations { method amount { amount } status }
+            lines { orderLineId quantity amount { amount } } }
+  returnRequests { id status reason note lines { orderLineId quantity damaged } }
+  events { type message }
+} }
+"""
+
+
+async def lines_of(server: Server, order: Placed | str, token: str | None) -> dict[str, Any]:
+    """The order with its lines, refunds and returns (ORDER_LINES); `lines` keyed by sku."""
+    order_id = order.id if isinstance(order, Placed) else order
+    seen = (await server.client.query(ORDER_LINES, {"id": order_id}, token=token)).data["order"]
+    seen["by_sku"] = {line["sku"]: line for line in seen["lines"]}
+    return seen  # type: ignore[no-any-return]
+
+
+async def paid(
+    server: Server,
+    shop: Shop,
+    *lines: tuple[str, int],
+    token: str | None = None,
+    points_amount: str | None = None,
+    gift_amount: str | None = None,
+    **fields: Any,
+) -> Placed:
+    """An order paid with points (`points_amount`, the customer holding enough), a gift
+    card (`gift_amount`) and the card for the rest (confirmed by the gateway)."""
+    order = await place(server, shop, *lines, token=token, **fields)
+    if points_amount is not None:
+        assert token is not None
+        me = await server.client.query("{ me { id } }", token=token)
+        user = ids.USER.decode(me.data["me"]["id"])
+        assert user is not None
+        await give_points(server, user, 100 * 1000)
+        assert (await pay(server, order, "POINTS", amount=points_amount))[1] == []
+    if gift_amount is not None:
+        card = await gift_card(shop, gift_amount)
+        assert (await pay(server, order, "GIFT_CARD", giftCardCode=card["code"]))[1] == []
+    payload, errors = await pay(server, order, "CARD")
+    if not errors:
+        payment = payload["payment"]
+        answer = await gateway_says(
+            server, "payment.succeeded", payment["providerReference"],
+            payment["amount"]["amount"],
+        )  # fmt: skip
+        assert answer.status_code == 200
+    return order
+
+
+async def refund(
+    server: Server,
+    shop: Shop,
+    order: Placed | str,
+    lines: list[tuple[str, int]] = (),  # type: ignore[assignment]
+    include_shipping: bool = False,
+    reason: str | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """The payload of OrderRefund (staff by default); `lines`: (order line id, quantity)."""
+    order_id = order.id if isinstance(order, Placed) else order
+    result = await server.client.op(
+        "OrderRefund",
+        {
+            "orderId": order_id,
+            "input": {
+                "lines": [{"orderLineId": i, "quantity": q} for i, q in lines],
+                "includeShipping": include_shipping,
+                "reason": reason,
+            },
+        },
+        token=token or shop.staff,
+    )
+    return result.data["orderRefund"]  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.cart.access import CartRules
 from app.cart.view import CartView
 from app.inventory.allocation import Take
-from app.orders import events, transitions
+from app.orders import emails, events, transitions
 from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 from app.promotions.redemptions import record_redemptions
 
@@ -127,4 +127,5 @@ async def record_order(
     if order.total == 0:
         # Nothing to pay (promotions took it all): left UNPAID, it would only expire.
         transitions.move(session, order, OrderStatus.PAID, "nothing to pay", rules.now)
+        await emails.order_paid(session, order, rules.now)
     return order

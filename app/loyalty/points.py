@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -123,6 +123,34 @@ async def credit(
     ).scalar_one()
     await _record(session, user_id, kind, points, balance, source, now)
     return int(balance)
+
+
+async def revoke(
+    session: AsyncSession, user_id: int, points: int, source: Source, now: datetime
+) -> int:
+    """Takes back up to `points` earned earlier (REVOKED), never more than the balance
+    holds: points already spent stay spent. How many were taken."""
+    assert points > 0
+    balance = await lock_balance(session, user_id)
+    taken = min(points, balance)
+    if taken:
+        await spend(session, user_id, taken, source, now, PointsEntryKind.REVOKED)
+    return taken
+
+
+async def earned_and_revoked(session: AsyncSession, user_id: int, order_id: int) -> tuple[int, int]:
+    """Points the customer earned on an order, and how many of them were taken back."""
+    rows = await session.exec(
+        select(PointsEntry.kind, func.sum(PointsEntry.points))
+        .where(
+            PointsEntry.user_id == user_id,
+            PointsEntry.order_id == order_id,
+            col(PointsEntry.kind).in_([PointsEntryKind.EARNED, PointsEntryKind.REVOKED]),
+        )
+        .group_by(PointsEntry.kind)
+    )
+    found = {kind: int(total or 0) for kind, total in rows.all()}
+    return found.get(PointsEntryKind.EARNED, 0), -found.get(PointsEntryKind.REVOKED, 0)
 
 
 async def _record(

@@ -1,5 +1,7 @@
 """Cancelling an order: its status (through the transition table), its stock back on the
-shelves, its coupon uses given back, and everything paid given back.
+shelves (but the units refunded and restocked before), its coupon uses given back,
+everything paid given back (what line refunds gave back before is not paid twice),
+and an email to the customer.
 
 The money is given back by whatever `RefundAll` the caller passes
 (`app.payments.refunds.Refunder`): orders know nothing of tenders and gateways.
@@ -13,13 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.permissions import Viewer
 from app.errors import ErrorCode, fail
 from app.inventory.returns import ReturnedUnits, return_units
-from app.orders import access, transitions
+from app.orders import access, emails, transitions
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.promotions.redemptions import give_back
 
@@ -48,14 +51,43 @@ async def cancel(
 ) -> None:
     """Cancels a locked order; INVALID_STATE (at `field`) when its status does not allow
     it, and then nothing changes."""
+    paid = order.status == OrderStatus.PAID
     transitions.move(
         session, order, OrderStatus.CANCELLED, f"cancelled: {cancellation.reason}", now, *field
     )
     assert order.id is not None
-    lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order.id))).all()
-    await return_units(session, [ReturnedUnits(line.allocations, line.quantity) for line in lines])
+    lines = (
+        await session.exec(
+            select(OrderLine)
+            .where(OrderLine.order_id == order.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    # Units refunded before (and put back then) are on the shelves already.
+    await return_units(
+        session,
+        [
+            ReturnedUnits(line.allocations, line.quantity - line.quantity_restocked,
+                          earlier=line.quantity_restocked)
+            for line in lines
+            if line.quantity > line.quantity_restocked
+        ],
+    )  # fmt: skip
     await give_back(session, order.id)
-    await refund_all(session, order, cancellation, now)
+    refunded = await refund_all(session, order, cancellation, now)
+    # Every unit is back, and for a paid order every unit's money too: what line refunds
+    # gave back before, and what the refund of everything left gave back now.
+    done: dict[str, object] = {"quantity_restocked": col(OrderLine.quantity)}
+    if paid:
+        done.update(quantity_refunded=col(OrderLine.quantity), amount_refunded=col(OrderLine.total))
+        order.shipping_refunded = order.shipping_total + order.shipping_tax
+    await session.exec(  # type: ignore[call-overload]
+        update(OrderLine)
+        .where(col(OrderLine.order_id) == order.id)
+        .values(done)
+        .execution_options(synchronize_session=False)
+    )
+    emails.order_cancelled(session, order, cancellation.reason, refunded, now)
 
 
 async def cancel_for(

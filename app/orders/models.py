@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from app.columns import BigKey, JSONColumn, UTCDateTime, utcnow
@@ -44,7 +53,11 @@ class OrderEventType(StrEnum):
     REFUND_STARTED = "REFUND_STARTED"
     REFUNDED = "REFUNDED"  # the money of a refund is back with the customer
     POINTS_EARNED = "POINTS_EARNED"
+    POINTS_REVOKED = "POINTS_REVOKED"  # points earned on it taken back after a refund
     HIDDEN = "HIDDEN"  # the customer took it off their own list
+    RETURN_REQUESTED = "RETURN_REQUESTED"
+    RETURN_APPROVED = "RETURN_APPROVED"
+    RETURN_REJECTED = "RETURN_REJECTED"
 
 
 class Order(SQLModel, table=True):
@@ -56,6 +69,13 @@ class Order(SQLModel, table=True):
         Index("ix_shop_order_status_expires", "status", "expires_at"),
         Index("ix_shop_order_user_placed", "user_id", "placed_at"),
         Index("ix_shop_order_status_delivered", "status", "delivered_at"),
+        # The back office's list and the sales report: by the time orders were placed.
+        Index("ix_shop_order_placed", "placed_at", "id"),
+        Index("ix_shop_order_email_placed", "email", "placed_at"),
+        CheckConstraint(
+            "shipping_refunded >= 0 AND shipping_refunded <= shipping_total + shipping_tax",
+            name="shipping_refunded_within_paid",
+        ),
     )
 
     id: int | None = Field(
@@ -95,7 +115,12 @@ class Order(SQLModel, table=True):
     total_refunded: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
-    # Orders complete by themselves some days after this (`app.orders.completion`).
+    # Shipping (with its tax) given back so far: all of it or none (`app.payments.lines`).
+    shipping_refunded: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
+    # Orders complete by themselves some days after this (`app.orders.completion`); a
+    # receipt confirmed before the carrier said so counts as the delivery (returns).
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # When the customer took it off their own list; staff and reports still see it.
     hidden_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -112,7 +137,20 @@ def number_of(order_id: int) -> str:
 
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_line"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "quantity_refunded >= 0 AND quantity_refunded <= quantity",
+            name="refunded_within_quantity",
+        ),
+        CheckConstraint(
+            "amount_refunded >= 0 AND amount_refunded <= total", name="refunded_within_total"
+        ),
+        CheckConstraint(
+            "quantity_restocked >= 0 AND quantity_restocked <= quantity",
+            name="restocked_within_quantity",
+        ),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
@@ -143,6 +181,18 @@ class OrderLine(SQLModel, table=True):
     # [{"stock_id", "warehouse_id", "quantity"}]: where the units were taken, for shipping.
     allocations: list[dict[str, int]] = Field(
         default_factory=list, sa_column=Column(JSONColumn, nullable=False)
+    )
+    # Units whose money went back, and how much (`app.payments.lines`): the first units'
+    # shares of what the line cost (`app.money.units_share`).
+    quantity_refunded: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    amount_refunded: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
+    # Units back on the shelves (refunded before shipping, returned undamaged, cancelled).
+    quantity_restocked: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
 
 

@@ -85,7 +85,9 @@ def move(
         )
     assert order.id is not None
     order.status = target.value
-    if target is S.DELIVERED:
+    if target is S.DELIVERED or (target is S.COMPLETED and order.delivered_at is None):
+        # Receipt confirmed before the carrier said so: that is when it was delivered (the
+        # return window counts from it).
         order.delivered_at = now
     if target in (S.PAID, S.CANCELLED):
         order.amount_due = 0

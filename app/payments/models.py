@@ -72,10 +72,12 @@ class Payment(SQLModel, table=True):
 
 
 class RefundKind(StrEnum):
-    """Why money went back. Part of an order's lines, returns and goodwill come later."""
+    """Why money went back."""
 
     CANCELLATION = "CANCELLATION"  # the order was cancelled: everything paid goes back
     EXCESS = "EXCESS"  # a payment the order no longer needed (late, or beyond what was due)
+    LINES = "LINES"  # staff gave back units of some lines, and perhaps the shipping
+    RETURN = "RETURN"  # an approved return: the units sent back
 
     @property
     def counts_against_order(self) -> bool:
@@ -92,10 +94,14 @@ class RefundStatus(StrEnum):
 
 class Refund(SQLModel, table=True):
     """Money given back for an order, split over the payments it came from
-    (`RefundAllocation`). Line refunds will add their lines in a table of their own."""
+    (`RefundAllocation`); for LINES and RETURN refunds, the units it was for
+    (`RefundLine`) and the shipping."""
 
     __tablename__ = "refund"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("shipping >= 0 AND shipping <= amount", name="shipping_within_amount"),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
@@ -108,6 +114,10 @@ class Refund(SQLModel, table=True):
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The shipping (with its tax) given back by this refund; part of `amount`.
+    shipping: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     created_by: int | None = Field(
         default=None,
         sa_column=Column(BigKey, ForeignKey("user_account.id", ondelete="SET NULL")),
@@ -116,6 +126,28 @@ class Refund(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class RefundLine(SQLModel, table=True):
+    """Units of one order line a refund gave back, and what they had cost."""
+
+    __tablename__ = "refund_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigKey, primary_key=True, autoincrement=True)
+    )
+    refund_id: int = Field(
+        sa_column=Column(BigKey, ForeignKey("refund.id"), nullable=False, index=True)
+    )
+    order_line_id: int = Field(
+        sa_column=Column(BigKey, ForeignKey("order_line.id"), nullable=False, index=True)
+    )
+    quantity: int
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class RefundAllocation(SQLModel, table=True):

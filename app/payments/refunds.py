@@ -30,7 +30,7 @@ from app.ledger import Source
 from app.loyalty import points
 from app.loyalty.models import PointsEntryKind
 from app.money import display, scale
-from app.orders import events
+from app.orders import emails, events
 from app.orders.cancellation import Cancellation
 from app.orders.models import Order, OrderEventType
 from app.payments.gateways import PaymentGateway
@@ -131,6 +131,8 @@ class Refunder:
                 sent.append(allocation)
         if kind.counts_against_order:
             order.total_refunded += total
+        if kind is not RefundKind.CANCELLATION:  # the cancellation's own email tells of it
+            emails.refunded(session, order, total, reason, now)
         described = display(total, order.currency)
         if sent:
             events.record(

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.money import display
-from app.orders import events, transitions
+from app.orders import emails, events, transitions
 from app.orders.models import Order, OrderEventType, OrderStatus
 from app.payments.gateway_events import EventType, GatewayEvent
 from app.payments.models import (
@@ -61,6 +61,7 @@ async def credit_order(
         )  # fmt: skip
         if order.amount_due == 0:
             transitions.move(session, order, OrderStatus.PAID, "paid in full", now)
+            await emails.order_paid(session, order, now)
     excess = payment.amount - applied
     if excess:
         why = (

@@ -16,9 +16,10 @@ from app.loyalty import models as loyalty
 from app.orders.models import number_of
 from resolvers import orders as resolve_orders
 from resolvers import payments as resolve_payments
+from resolvers import reports as resolve_reports
 from resolvers.accounts import addresses as resolve_addresses
 from resolvers.cart import carts as resolve_carts
-from schema.common import CtxInfo, FirstArg, Node, PageInfo, node_id
+from schema.common import CtxInfo, FirstArg, Money, Node, PageInfo, node_id
 
 PointsEntryKind = strawberry.enum(loyalty.PointsEntryKind, name="PointsEntryKind")
 
@@ -206,7 +207,23 @@ class User(Node):
             return None
         start = since or resolve_orders.default_since(info.context)
         page = await resolve_orders.my_orders(info.context, viewer, first, after, start)
-        return OrderConnection.from_page(page, self.pk, start)
+        return OrderConnection.of_customer(page, self.pk, start)
+
+    @strawberry.field(
+        description="Orders the customer placed, whatever became of them; for the user and "
+        "staff who manage customers."
+    )
+    async def order_count(self, info: CtxInfo) -> int | None:
+        stats = await resolve_reports.stats_of(info.context, self.pk)
+        return stats.orders if stats is not None else None
+
+    @strawberry.field(
+        description="What the customer's paid orders (not cancelled) came to, less what was "
+        "given back; for the user and staff who manage customers."
+    )
+    async def total_spent(self, info: CtxInfo) -> Money | None:
+        stats = await resolve_reports.stats_of(info.context, self.pk)
+        return Money.of(stats.spent, info.context.currency) if stats is not None else None
 
     @strawberry.field(
         description="Loyalty points to spend; for the user and staff who manage customers."

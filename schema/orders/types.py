@@ -3,8 +3,10 @@ shipments and events."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,9 +15,13 @@ from app.orders import models
 from app.paging import Page
 from resolvers import orders as resolve
 from resolvers import payments as resolve_payments
+from resolvers import returns as resolve_returns
 from schema.accounts.types import Address
 from schema.common import CtxInfo, Money, Node, PageInfo, node_id
 from schema.payments.types import Payment, Refund
+
+if TYPE_CHECKING:
+    from schema.orders.returns import ReturnRequest
 
 OrderStatus = strawberry.enum(
     models.OrderStatus,
@@ -39,7 +45,14 @@ class OrderLine(Node):
     tax: Money
     total: Money
     quantity_shipped: int = strawberry.field(description="Units sent so far.")
-    quantity_refunded: int = strawberry.field(description="Units refunded so far.")
+    quantity_refunded: int = strawberry.field(
+        description="Units whose money was given back so far (line refunds, returns, and "
+        "every unit of a paid order cancelled)."
+    )
+    amount_refunded: Money = strawberry.field(
+        description="What was given back for this line so far: what its refunded units "
+        "cost, their discount and tax shares included."
+    )
 
     @classmethod
     def from_model(cls, row: models.OrderLine, currency: str) -> OrderLine:
@@ -54,9 +67,10 @@ class OrderLine(Node):
             discount_allocated=Money.of(row.discount_allocated, currency),
             tax=Money.of(row.tax, currency),
             total=Money.of(row.total, currency),
-            # Shipments and line refunds do not exist yet.
+            # Shipments do not exist yet.
             quantity_shipped=0,
-            quantity_refunded=0,
+            quantity_refunded=row.quantity_refunded,
+            amount_refunded=Money.of(row.amount_refunded, currency),
         )
 
 
@@ -177,6 +191,18 @@ class Order(Node):
             Refund.from_model(r) for r in await resolve_payments.refunds(info.context, self.row.id)
         ]
 
+    @strawberry.field(
+        description="What the customer asked to send back, oldest first, and what staff decided."
+    )
+    async def return_requests(
+        self, info: CtxInfo
+    ) -> list[Annotated[ReturnRequest, strawberry.lazy("schema.orders.returns")]]:
+        from schema.orders.returns import ReturnRequest
+
+        assert self.row.id is not None
+        rows = await resolve_returns.of_order(info.context, self.row.id)
+        return [ReturnRequest.from_model(row) for row in rows]
+
     @strawberry.field(description="Parcels sent for this order (none until logistics).")
     def shipments(self) -> list[Shipment]:
         return []
@@ -197,21 +223,30 @@ class OrderEdge:
 class OrderConnection:
     edges: list[OrderEdge]
     page_info: PageInfo
-    user_id: strawberry.Private[int]
-    since: strawberry.Private[datetime]
+    # Counts the whole list, when asked (a customer's own, or the back office's).
+    counter: strawberry.Private[Callable[[CtxInfo], Awaitable[int]]]
 
     @classmethod
-    def from_page(cls, page: Page[models.Order], user_id: int, since: datetime) -> OrderConnection:
+    def from_page(
+        cls, page: Page[models.Order], counter: Callable[[CtxInfo], Awaitable[int]]
+    ) -> OrderConnection:
         return cls(
             edges=[
                 OrderEdge(cursor=cursor, node=Order.from_model(row))
                 for row, cursor in zip(page.items, page.cursors, strict=True)
             ],
             page_info=PageInfo.of(page),
-            user_id=user_id,
-            since=since,
+            counter=counter,
+        )
+
+    @classmethod
+    def of_customer(
+        cls, page: Page[models.Order], user_id: int, since: datetime
+    ) -> OrderConnection:
+        return cls.from_page(
+            page, lambda info: resolve.count_my_orders(info.context, user_id, since)
         )
 
     @strawberry.field(description="All the orders of the list (counted only when asked).")
     async def total_count(self, info: CtxInfo) -> int:
-        return await resolve.count_my_orders(info.context, self.user_id, self.since)
+        return await self.counter(info)

@@ -79,12 +79,33 @@ class RefundAllocation:
         )
 
 
+@strawberry.type(description="Units of one order line a refund gave back.")
+class RefundLine:
+    order_line_id: strawberry.ID
+    quantity: int
+    amount: Money = strawberry.field(
+        description="What these units cost: their price less their share of the line's "
+        "discount plus their share of its tax."
+    )
+
+    @classmethod
+    def from_model(cls, row: models.RefundLine, currency: str) -> RefundLine:
+        return cls(
+            order_line_id=node_id(ids.ORDER_LINE, row.order_line_id),
+            quantity=row.quantity,
+            amount=Money.of(row.amount, currency),
+        )
+
+
 @strawberry.type
 class Refund(Node):
     id: strawberry.ID
     kind: RefundKind  # type: ignore[valid-type]
     status: RefundStatus  # type: ignore[valid-type]
     amount: Money
+    shipping: Money = strawberry.field(
+        description="The part of the amount that gave back the shipping (with its tax)."
+    )
     reason: str
     created_at: datetime
     completed_at: datetime | None
@@ -98,6 +119,7 @@ class Refund(Node):
             kind=models.RefundKind(row.kind),
             status=models.RefundStatus(row.status),
             amount=Money.of(row.amount, row.currency),
+            shipping=Money.of(row.shipping, row.currency),
             reason=row.reason,
             created_at=row.created_at,
             completed_at=row.completed_at,
@@ -109,6 +131,14 @@ class Refund(Node):
     async def allocations(self, info: CtxInfo) -> list[RefundAllocation]:
         rows = await resolve.allocations(info.context, self.pk)
         return [RefundAllocation.from_model(row, self.currency) for row in rows]
+
+    @strawberry.field(
+        description="The units of order lines it gave back (none for a cancellation, which "
+        "gives back everything left, or an excess payment)."
+    )
+    async def lines(self, info: CtxInfo) -> list[RefundLine]:
+        rows = await resolve.refund_lines(info.context, self.pk)
+        return [RefundLine.from_model(row, self.currency) for row in rows]
 
 
 @strawberry.type
