@@ -12,10 +12,11 @@ from sqlalchemy import text
 
 from app import ids
 from app.accounts.permissions import Permission
+from app.orders.models import OrderStatus
 from schema import schema
 from schema.node import MAX_NODES, SOURCES
 from tests.conftest import Server, make_customer, make_staff
-from tests.orders import gateway_says, gift_card, pay
+from tests.orders import gateway_says, gift_card, lines_of, move, paid, pay
 from tests.shop import ADDRESS, Shop, build_shop, cart_op
 from tests.support import GraphQLClient
 from tests.test_checkout import checkout, ready_cart
@@ -30,6 +31,7 @@ ORDER_PARTS = (
     "query($id: ID!) { order(id: $id) { lines { id } shippingAddress { id } refunds { id } } }"
 )
 NOTIFICATIONS = "{ paymentNotifications(first: 1) { edges { node { id } } } }"
+OUTBOX = "{ emailOutbox(first: 1) { edges { node { id } } } }"
 # Anyone may see these: there is no stranger to refuse.
 EVERYONE = "everyone"
 
@@ -105,6 +107,18 @@ async def _world(server: Server) -> World:
     detail = (await _data(api, ORDER_PARTS, {"id": order["id"]}, customer))["order"]
     assert (await gateway_says(server, "payment.succeeded", "sbx_unknown", "1.00")).is_success
     notification = (await _data(api, NOTIFICATIONS, {}, staff))["paymentNotifications"]
+    # A second order, delivered, with a return request; the cancellation above was emailed.
+    kept = await paid(server, shop, ("sock-3", 1), token=customer)
+    await move(server, kept, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    kept_line = (await lines_of(server, kept, customer))["lines"][0]["id"]
+    returned = await _payload(
+        api,
+        "ReturnRequestCreate",
+        {"orderId": kept.id, "lines": [{"orderLineId": kept_line, "quantity": 1}],
+         "reason": "too big"},
+        customer,
+    )  # fmt: skip
+    outbox = (await _data(api, OUTBOX, {}, staff))["emailOutbox"]
     cart_id = await ready_cart(api, shop, ("tote-red", 1), token=customer)
     cart = (await _data(api, CART_LINES, {"id": cart_id}, customer))["cart"]
 
@@ -131,6 +145,8 @@ async def _world(server: Server) -> World:
             staff,
             customer,
         ),
+        Example("ReturnRequest", "ReturnRequest", returned["returnRequest"]["id"], customer, other),
+        Example("OutboxEmail", "OutboxEmail", outbox["edges"][0]["node"]["id"], staff, customer),
         Example("Promotion", "Promotion", promotion["id"], staff, customer),
         Example("ShippingMethod", "ShippingMethod", shop.shipping["Standard"], None, EVERYONE),
     ]

@@ -9,7 +9,7 @@ import pytest
 
 from app.seed import SeedReport
 from tests.conftest import Server, make_customer
-from tests.orders import gift_card, give_points, place
+from tests.orders import gift_card, give_points, lines_of, paid, place
 from tests.shop import ADDRESS, Shop, build_shop, sql
 from tests.support import GraphQLClient
 
@@ -245,3 +245,106 @@ async def test_order_and_payment_statements_do_not_grow_with_lines_or_orders(
     five = await _order_statements(server, shop, REGULAR)
     assert one == five
     assert five == ORDER_STATEMENTS
+
+
+# --- after sales: refunds and the back office's lists and report ---------------------------
+
+
+async def _refund_statements(server: Server, shop: Shop, skus: Sequence[str]) -> dict[str, int]:
+    """Statements of OrderRefund giving back one unit of every line of an order paid by
+    points, a gift card and the card (the card's part asked of the gateway after commit),
+    with the units back on the shelves; and of OrderDetail afterwards."""
+    email = f"refund-{len(skus)}@example.com"
+    token = await make_customer(server, email)
+    order = await paid(
+        server, shop, *[(sku, 2) for sku in skus], token=token,
+        points_amount="1.00", gift_amount="2.00",
+    )  # fmt: skip
+    seen = await lines_of(server, order, token)
+    await _warm(server.client)
+    given = await server.client.op(
+        "OrderRefund",
+        {
+            "orderId": order.id,
+            "input": {"lines": [{"orderLineId": line["id"], "quantity": 1}
+                                for line in seen["lines"]], "reason": "counted"},
+        },
+        token=shop.staff,
+    )  # fmt: skip
+    payload = given.data["orderRefund"]
+    assert payload["userErrors"] == []
+    assert [a["method"] for a in payload["refund"]["allocations"]] == [
+        "GIFT_CARD", "POINTS", "CARD",
+    ]  # fmt: skip
+    detail = await server.client.op("OrderDetail", {"id": order.id}, token=token)
+    assert all(line["quantityRefunded"] == 1 for line in detail.data["order"]["lines"])
+    return {"OrderRefund": given.statements, "OrderDetail": detail.statements}
+
+
+# Exact, and the same on SQLite and PostgreSQL. OrderRefund: lock the order, read its lines
+# and payments, count the units on the lines, lock and write the stock rows, the refund,
+# each tender's part (gift card: payment, balance, ledger; points: payment, balance,
+# ledger; card: payment), the allocations, the refund's lines, the order's event, the
+# order and the customer's email; then, after commit, the card's part asked of the
+# gateway (read, write its reference), and the payload's allocations. OrderDetail: as
+# above, and one batch for the refunds' allocations.
+REFUND_STATEMENTS = {"OrderRefund": 24, "OrderDetail": 6}
+
+
+async def test_refund_statements_do_not_grow_with_lines(server: Server, shop: Shop) -> None:
+    one = await _refund_statements(server, shop, REGULAR[:1])
+    five = await _refund_statements(server, shop, REGULAR)
+    assert one == five
+    assert five == REFUND_STATEMENTS
+
+
+SALES_REPORT = """
+query($from: Date!, $to: Date!) { salesReport(from: $from, to: $to) {
+  orderCount revenue { amount } averageOrderValue { amount }
+  days { date orderCount revenue { amount } }
+  topProducts(first: 5) { productName quantity revenue { amount } }
+} }
+"""
+CUSTOMERS = """
+query($first: Int!, $search: String) { customers(first: $first, search: $search) {
+  totalCount edges { node { id email firstName lastName orderCount totalSpent { amount } } }
+} }
+"""
+
+# SalesReport: one GROUP BY per UTC day, one for the best sellers. AdminOrders: the page
+# and its count. Customers: the page, its count and one batch of order figures.
+BACK_OFFICE_STATEMENTS = {"SalesReport": 2, "AdminOrders": 2, "Customers": 3}
+
+
+async def _back_office_statements(
+    server: Server, shop: Shop, orders: int, before: int = 0
+) -> dict[str, int]:
+    """Statements of SalesReport, AdminOrders and Customers over `before` + `orders` paid
+    orders of as many customers, listing the last `orders`."""
+    api = server.client
+    for i in range(orders):
+        token = await make_customer(server, f"buyer-{orders}-{i}@example.com")
+        await paid(server, shop, ("sock-3", 1), ("tote-red", 1), token=token)
+    await _warm(api)
+    today = server.clock().date().isoformat()
+    report = await api.query(SALES_REPORT, {"from": today, "to": today}, token=shop.staff)
+    assert report.data["salesReport"]["orderCount"] == before + orders
+    listed = await api.op("AdminOrders", {"first": orders}, token=shop.staff)
+    assert len(listed.data["orders"]["edges"]) == orders
+    found = await api.query(CUSTOMERS, {"first": orders, "search": f"buyer-{orders}-"},
+                            token=shop.staff)  # fmt: skip
+    assert [e["node"]["orderCount"] for e in found.data["customers"]["edges"]] == [1] * orders
+    return {
+        "SalesReport": report.statements,
+        "AdminOrders": listed.statements,
+        "Customers": found.statements,
+    }
+
+
+async def test_back_office_statements_do_not_grow_with_orders_or_customers(
+    server: Server, shop: Shop
+) -> None:
+    one = await _back_office_statements(server, shop, 1)
+    five = await _back_office_statements(server, shop, 5, before=1)
+    assert one == five
+    assert five == BACK_OFFICE_STATEMENTS
