@@ -34,6 +34,7 @@ _SCALARS: dict[str, Any] = {
     "Boolean": False,
     "Decimal": "1",
     "DateTime": "2026-01-01T00:00:00Z",
+    "Date": "2026-01-01",
 }
 
 

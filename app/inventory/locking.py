@@ -14,8 +14,9 @@ SQLite runs one writer at a time and ignores FOR UPDATE):
    its row first, one order per transaction. A guest cart being signed in is
    locked before the user: it belongs to nobody yet, so no one holding a user
    lock waits for it. The cart purge skips carts that someone is using instead
-   of waiting for them. Payment and refund rows belong to their order: its lock
-   covers them;
+   of waiting for them. Payment and refund rows, the counts of units refunded
+   on order lines and return requests belong to their order: its lock covers
+   them (refunds of lines and returns lock the order first);
 3. stock rows: every row the transaction will write, or whose holds it will
    release or take, locked up front in one statement in stock id order
    (`lock`). Locking more rows later would break the order: a transaction

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from functools import partial
 from urllib.parse import unquote, urlsplit
 
@@ -61,6 +61,9 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
         self.timeout = timeout
+        # Message ids name the sender's domain (never the host's, which may take a DNS
+        # lookup to find).
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
     def message(self, row: OutboxEmail, now: datetime) -> EmailMessage:
         message = EmailMessage()
@@ -68,7 +71,7 @@ class SmtpTransport:
         message["To"] = row.recipient
         message["Subject"] = row.subject
         message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(f"outbox-{row.id}")
+        message["Message-ID"] = make_msgid(f"outbox-{row.id}", domain=self.domain)
         message.set_content(row.body)
         return message
 
