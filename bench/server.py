@@ -37,7 +37,19 @@ def environment(
     """Variables for `commerce`: SQLite in `data_dir`, or a fresh PostgreSQL database."""
     env = {k: v for k, v in os.environ.items() if k not in _OWN_VARIABLES}
     # WARNING: uvicorn's per-request access log would compete with the server for CPU.
-    env.update(COMMERCE_DATA_DIR=str(data_dir), DEBUG="true", LOG_LEVEL="WARNING")
+    env.update(
+        COMMERCE_DATA_DIR=str(data_dir),
+        DEBUG="true",
+        LOG_LEVEL="WARNING",
+        # The load comes from one address: the per-client cost budget and the sign-up and
+        # sign-in limits would measure themselves instead of the server.
+        COST_BUDGET="1000000000",
+        COST_RESTORE_RATE="1000000000",
+        SIGNUP_PER_ADDRESS_PER_MINUTE="1000000",
+        SIGNUP_PER_MINUTE="1000000",
+        SIGNIN_PER_ADDRESS_PER_MINUTE="1000000",
+        SIGNIN_PER_MINUTE="1000000",
+    )
     if postgres is None or redis is None:
         yield env
         return
