@@ -366,7 +366,7 @@ def _send_webhook(settings: Settings, args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    from app.payments.signing import signed_headers
+    from app.signing import signed_headers
 
     if not settings.payment_webhook_secret:
         print("commerce: set PAYMENT_WEBHOOK_SECRET to sign webhooks", file=sys.stderr)

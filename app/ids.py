@@ -229,6 +229,7 @@ GIFT_CARD = _declare("GiftCard", INT_KEY)
 PAYMENT_NOTIFICATION = _declare("PaymentNotification", INT_KEY)
 RETURN_REQUEST = _declare("ReturnRequest", INT_KEY)
 OUTBOX_EMAIL = _declare("OutboxEmail", INT_KEY)
+SHIPMENT = _declare("Shipment", INT_KEY)
 
 
 def decode(value: str) -> tuple[IdKind[Any], Any] | None:

@@ -29,10 +29,12 @@ async def rows_by(db: Database, model: type[M], column: Any, keys: Sequence[Any]
 async def rows_of(
     db: Database, model: type[M], column: Any, keys: Sequence[Any], order_by: Any
 ) -> list[list[M]]:
-    """The rows of `model` whose `column` holds each key (many per key), in `order_by`."""
+    """The rows of `model` whose `column` holds each key (many per key), in `order_by` (a
+    column, or a tuple of them)."""
+    order = order_by if isinstance(order_by, tuple) else (order_by,)
     async with db.session() as session:
         rows = (
-            await session.exec(select(model).where(col(column).in_(keys)).order_by(order_by))
+            await session.exec(select(model).where(col(column).in_(keys)).order_by(*order))
         ).all()
     grouped: dict[Any, list[M]] = {key: [] for key in keys}
     for row in rows:

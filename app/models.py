@@ -12,6 +12,7 @@ from app.catalog.models import (
 )
 from app.giftcards.models import GiftCard, GiftCardEntry
 from app.inventory.models import Stock, StockHold
+from app.logistics.models import Shipment, ShipmentEvent, ShipmentLine
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderEvent, OrderLine
@@ -56,6 +57,9 @@ __all__ = [
     "RefundLine",
     "ReturnRequest",
     "ReturnRequestLine",
+    "Shipment",
+    "ShipmentEvent",
+    "ShipmentLine",
     "ShippingMethod",
     "Stock",
     "StockHold",

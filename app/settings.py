@@ -90,6 +90,35 @@ def _webhook_secret(raw: str | None) -> str | None:
     return raw
 
 
+_CARRIER_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
+DEFAULT_CARRIERS = (
+    "dhl=https://www.dhl.com/global-en/home/tracking.html?tracking-id={number},"
+    "ups=https://www.ups.com/track?tracknum={number},"
+    "fedex=https://www.fedex.com/fedextrack/?trknbr={number},"
+    "usps=https://tools.usps.com/go/TrackConfirmAction?tLabels={number},"
+    "local="
+)
+
+
+def _carriers(raw: object) -> object:
+    """CARRIERS="dhl=https://…?id={number},courier=": carrier code = tracking page, where
+    {number} stands for the tracking number; an empty page for a carrier without one."""
+    if not isinstance(raw, str):
+        return raw
+    carriers: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        code, sep, page = item.partition("=")
+        code, page = code.strip().lower(), page.strip()
+        if not sep or not _CARRIER_CODE.fullmatch(code):
+            raise ValueError(f"must look like dhl=https://…{{number}},local= ; got {item!r}")
+        if page and (urlsplit(page).scheme not in {"http", "https"} or "{number}" not in page):
+            raise ValueError(f"the tracking page of {code} must be an http(s) URL with {{number}}")
+        carriers[code] = page
+    if not carriers:
+        raise ValueError("must name at least one carrier")
+    return carriers
+
+
 def _smtp_url(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -280,6 +309,19 @@ class Settings(BaseModel):
         alias="PAYMENT_WEBHOOK_SECRET",
         description="HMAC key of the payment gateway's webhooks, at least 16 characters; "
         "unset: every payment webhook is refused",
+    )
+    carrier_webhook_secret: Annotated[str | None, AfterValidator(_webhook_secret)] = Field(
+        None,
+        alias="CARRIER_WEBHOOK_SECRET",
+        description="HMAC key of the carriers' tracking webhooks, at least 16 characters; "
+        "unset: every carrier webhook is refused",
+    )
+    carriers: Annotated[dict[str, str], BeforeValidator(_carriers)] = Field(
+        default_factory=lambda: _carriers(DEFAULT_CARRIERS),  # type: ignore[arg-type,return-value]
+        alias="CARRIERS",
+        description="carriers staff may ship with and their tracking pages, "
+        "code=https://…{number} separated by commas ({number}: the tracking number; an "
+        "empty page for none)",
     )
     points_earned_per_unit: NonNegativeInt = Field(
         1,

@@ -31,6 +31,8 @@ from app.database import Database, UnitOfWork
 from app.giftcards.models import GiftCard
 from app.inventory.models import Stock
 from app.loaders import rows_by, rows_of
+from app.logistics.carriers import Carriers
+from app.logistics.models import Shipment, ShipmentEvent, ShipmentLine
 from app.loyalty import points
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderEvent, OrderLine
@@ -159,6 +161,29 @@ class Loaders:
     @cached_property
     def events_by_order(self) -> DataLoader[int, list[OrderEvent]]:
         return _rows_of(self._db, OrderEvent, OrderEvent.order_id)
+
+    @cached_property
+    def shipment(self) -> DataLoader[int, Shipment | None]:
+        return _rows(self._db, Shipment, Shipment.id)
+
+    @cached_property
+    def shipments_by_order(self) -> DataLoader[int, list[Shipment]]:
+        return _rows_of(self._db, Shipment, Shipment.order_id)
+
+    @cached_property
+    def lines_by_shipment(self) -> DataLoader[int, list[ShipmentLine]]:
+        return _rows_of(self._db, ShipmentLine, ShipmentLine.shipment_id)
+
+    @cached_property
+    def events_by_shipment(self) -> DataLoader[int, list[ShipmentEvent]]:
+        """A shipment's events in the order they happened (not the order they arrived)."""
+        return DataLoader(
+            partial(
+                rows_of, self._db, ShipmentEvent, ShipmentEvent.shipment_id,
+                order_by=(col(ShipmentEvent.occurred_at), col(ShipmentEvent.id)),
+            ),
+            max_batch_size=MAX_BATCH,
+        )  # fmt: skip
 
     @cached_property
     def payment(self) -> DataLoader[int, Payment | None]:
@@ -300,6 +325,10 @@ class Context:
 
     def refunder(self) -> Refunder:
         return Refunder(self.db, self.gateway)
+
+    @cached_property
+    def carriers(self) -> Carriers:
+        return Carriers(self.settings.carriers)
 
     @property
     def currency(self) -> str:

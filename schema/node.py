@@ -18,6 +18,7 @@ import strawberry
 
 from app import ids
 from app.errors import ErrorCode, fail
+from resolvers import logistics as resolve_logistics
 from resolvers import nodes as resolve_nodes
 from resolvers import notifications as resolve_notifications
 from resolvers import orders as resolve_orders
@@ -33,6 +34,7 @@ from schema.cart.types import Cart, CartLine, cart_lines
 from schema.catalog.types import Category, Product, ProductVariant, Warehouse
 from schema.checkout.types import Promotion, ShippingMethod
 from schema.common import CtxInfo, Node
+from schema.logistics.types import Shipment
 from schema.notifications import OutboxEmail
 from schema.orders.returns import ReturnRequest
 from schema.orders.types import Order, OrderLine
@@ -150,6 +152,10 @@ async def _outbox_emails(info: CtxInfo, keys: list[int]) -> list[Node | None]:
     return _each(await resolve_notifications.by_ids(info.context, keys), OutboxEmail.from_model)
 
 
+async def _shipments(info: CtxInfo, keys: list[int]) -> list[Node | None]:
+    return _each(await resolve_logistics.by_ids(info.context, keys), Shipment.from_model)
+
+
 async def _promotions(info: CtxInfo, keys: list[int]) -> list[Node | None]:
     currency = info.context.currency
     rows = await resolve_nodes.promotions_by_ids(info.context, keys)
@@ -185,6 +191,7 @@ SOURCES: dict[ids.IdKind[Any], NodeSource[Any]] = {
         NodeSource(ids.OUTBOX_EMAIL, OutboxEmail, _outbox_emails),
         NodeSource(ids.PROMOTION, Promotion, _promotions),
         NodeSource(ids.SHIPPING_METHOD, ShippingMethod, _shipping_methods),
+        NodeSource(ids.SHIPMENT, Shipment, _shipments),
     )
 }
 _UNSOURCED = set(ids.KINDS.values()) - set(SOURCES)

@@ -22,6 +22,7 @@ from schema.checkout.mutations import CheckoutAdminMutation
 from schema.documents import DocumentGate, DocumentStore
 from schema.extensions import OperationChoice, log_unexpected
 from schema.limits import Limits
+from schema.logistics.mutations import LogisticsMutation, LogisticsQuery
 from schema.node import NodeQuery
 from schema.notifications import NotificationQuery
 from schema.orders.admin import OrderAdminMutation, OrderAdminQuery
@@ -44,6 +45,7 @@ Query = merge_types(
         PaymentQuery,
         ReportQuery,
         NotificationQuery,
+        LogisticsQuery,
     ),
 )
 Mutation = merge_types(
@@ -57,6 +59,7 @@ Mutation = merge_types(
         OrderAdminMutation,
         ReturnMutation,
         PaymentMutation,
+        LogisticsMutation,
     ),
 )
 

@@ -38,6 +38,7 @@ PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+CARRIER_SECRET = "test-carrier-secret-0123456789"
 PASSWORD = "correct horse battery 9"
 
 
@@ -111,6 +112,7 @@ def settings_for(url: str, redis: bool) -> Settings:
         cost_budget=100_000_000,
         cost_restore_rate=1_000_000,
         payment_webhook_secret=WEBHOOK_SECRET,
+        carrier_webhook_secret=CARRIER_SECRET,
     )
 
 

@@ -16,7 +16,7 @@ from app.loyalty import points
 from app.loyalty.models import PointsEntryKind
 from app.orders import transitions
 from app.orders.models import OrderStatus
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.conftest import WEBHOOK_SECRET, Server
 from tests.shop import Shop, sql
 from tests.test_checkout import checkout, ready_cart

@@ -54,6 +54,9 @@ def _order_row(view: CartView, buyer: Buyer, key: str, note: str, rules: CartRul
             "id": view.selected.id,
             "name": view.selected.name,
             "carrier": view.selected.carrier,
+            # What a shipment's estimated delivery counts from its day of sending.
+            "minDays": view.selected.min_days,
+            "maxDays": view.selected.max_days,
             "fee": pricing.shipping_fee,
             "discount": pricing.shipping_discount,
         },

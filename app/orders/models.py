@@ -58,6 +58,9 @@ class OrderEventType(StrEnum):
     RETURN_REQUESTED = "RETURN_REQUESTED"
     RETURN_APPROVED = "RETURN_APPROVED"
     RETURN_REJECTED = "RETURN_REJECTED"
+    SHIPMENT_SENT = "SHIPMENT_SENT"  # a parcel left; the first also moves the status
+    SHIPMENT_DELIVERED = "SHIPMENT_DELIVERED"
+    SHIPMENT_EXCEPTION = "SHIPMENT_EXCEPTION"  # the carrier reports a problem
 
 
 class Order(SQLModel, table=True):
@@ -150,6 +153,10 @@ class OrderLine(SQLModel, table=True):
             "quantity_restocked >= 0 AND quantity_restocked <= quantity",
             name="restocked_within_quantity",
         ),
+        CheckConstraint(
+            "quantity_shipped >= 0 AND quantity_shipped <= quantity",
+            name="shipped_within_quantity",
+        ),
     )
 
     id: int | None = Field(
@@ -192,6 +199,12 @@ class OrderLine(SQLModel, table=True):
     )
     # Units back on the shelves (refunded before shipping, returned undamaged, cancelled).
     quantity_restocked: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # Units that left in shipments (`app.logistics`). Until the order is delivered, the
+    # units restocked are units never shipped, so what is left to send is
+    # quantity - quantity_restocked - quantity_shipped (`app.orders.units.to_ship`).
+    quantity_shipped: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
 

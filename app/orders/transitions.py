@@ -1,8 +1,9 @@
 """Which status may follow which: the one table of an order's life, and the one function
 that moves an order along it.
 
-Every move writes the event named after the status reached; anything the table does
-not allow is INVALID_STATE. Shipping states are reached by logistics, payment by
+Every move writes the event named after the status reached, and is announced to the
+order's subscribers after commit; anything the table does not allow is INVALID_STATE.
+Shipping states are reached by logistics, payment by
 `app.payments`, cancellation by `app.orders.cancellation` (customers, staff and the
 expiry of unpaid orders), completion by `app.orders.completion`.
 
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import ErrorCode, fail
 from app.orders import events
 from app.orders.models import Order, OrderEventType, OrderStatus
+from app.orders.updates import order_changed
 
 S = OrderStatus
 
@@ -92,6 +94,7 @@ def move(
     if target in (S.PAID, S.CANCELLED):
         order.amount_due = 0
     events.record(session, order.id, EVENT[target], message, now)
+    order_changed(session, order.id)
 
 
 def _words(status: OrderStatus) -> str:

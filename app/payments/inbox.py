@@ -25,10 +25,10 @@ from app.database import Database, upsert
 from app.errors import ErrorCode, fail
 from app.paging import Keyset, Page, keyset_page
 from app.payments.gateway_events import GatewayEvent, MalformedEvent, parse_event
-from app.payments.models import NotificationState, PaymentNotification, SignatureVerdict
+from app.payments.models import NotificationState, PaymentNotification
 from app.payments.refunds import Refunder
 from app.payments.settlement import settle
-from app.payments.signing import Verdict
+from app.signing import SignatureVerdict, Verdict
 
 log = logging.getLogger("commerce.payments")
 

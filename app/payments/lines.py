@@ -8,8 +8,8 @@ refunded (a conditional update of `order_line.quantity_refunded` stays the
 backstop), the shipping once, and the payments at most what is left of them (the
 conditional update of `payment.refunded`), whatever runs at once.
 
-Units of an order that has not shipped (PAID) go back on the shelves when
-refunded; after shipping they are with the customer, and come back through a
+Units not yet sent go back on the shelves when refunded (a line's unsent units are
+refunded first); sent units are with the customer, and come back through a
 return (`app.returns`), which puts back those not damaged.
 
 Points: a refund of a completed order takes back the points it earned in
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from sqlalchemy import case, insert, update
 from sqlmodel import col, select
@@ -34,6 +35,8 @@ from app.database import written
 from app.errors import ErrorCode, Problems, fail
 from app.inventory.returns import ReturnedUnits, return_units
 from app.ledger import Source
+from app.logistics.delivery import settle_after_refund
+from app.logistics.picking import to_ship
 from app.loyalty import points
 from app.money import display, scale
 from app.orders import access, events, transitions
@@ -48,6 +51,15 @@ from app.payments.models import (
     RefundLine,
 )
 from app.payments.refunds import Part, Refunder
+
+
+class Unsent(Enum):
+    """`refund_units(restock=UNSENT)`: the refunded units not yet sent go back."""
+
+    UNSENT = "UNSENT"
+
+
+UNSENT = Unsent.UNSENT
 
 # Orders whose money can be given back in part: paid, and not cancelled (a cancellation
 # gives back everything at once).
@@ -132,13 +144,14 @@ async def refund_units(
     kind: RefundKind,
     by: int | None,
     now: datetime,
-    restock: Mapping[int, int] | bool = False,
+    restock: Mapping[int, int] | bool | Unsent = False,
     field: tuple[str, ...] = ("input",),
     order_field: str = "order_id",
 ) -> Refund | None:
     """Gives back units of a locked order's lines (and its shipping, if asked), through
-        its tenders in `TENDER_PRIORITY`; `restock` (units per line, or True: every unit
-    refunded) go back on the shelves.
+        its tenders in `TENDER_PRIORITY`; `restock` (units per line, True: every unit
+    refunded, UNSENT: those not sent yet) go back on the shelves. A partly shipped order
+    left with nothing to send has shipped (`app.logistics.delivery`).
         The refund (None when what was asked for cost nothing). AMOUNT_EXCEEDED when any of
         it was refunded already; INVALID_STATE for an order not paid, or cancelled."""
     assert order.id is not None
@@ -181,7 +194,11 @@ async def refund_units(
     problems.raise_if_any()
     total = sum(amounts.values()) + shipping
     parts = await _parts(session, order, total)
-    back = dict(wanted) if restock is True else dict(restock or {})
+    if restock is UNSENT:
+        sending = status in (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED)
+        back = {i: min(n, to_ship(lines[i])) if sending else 0 for i, n in wanted.items()}
+    else:
+        back = dict(wanted) if restock is True else dict(restock or {})  # type: ignore[arg-type]
 
     await _count_lines(session, lines, wanted, amounts, back)
     order.shipping_refunded += shipping
@@ -194,6 +211,8 @@ async def refund_units(
                 if n > 0
             ],
         )
+        for i, n in back.items():  # the lines as written, now their units are back
+            written(lines[i], quantity_restocked=lines[i].quantity_restocked + n)
     refund: Refund | None = None
     if total > 0:
         refund = await refunder.refund(session, order, kind, parts, request.reason, by, now)
@@ -209,6 +228,7 @@ async def refund_units(
                 ],
             )  # fmt: skip
     await revoke_earned_points(session, order, now, refund.id if refund else None)
+    await settle_after_refund(session, order, lines.values(), now)
     await session.flush()
     return refund
 
@@ -315,7 +335,7 @@ async def refund_for_staff(
     now: datetime,
 ) -> tuple[Order, Refund | None]:
     """OrderRefund: staff give back units of lines and perhaps the shipping. Units of an
-    order that has not shipped go back on the shelves."""
+    order not yet sent go back on the shelves."""
     order = await transitions.lock(session, order_id)
     if order is None:
         raise access.not_found("order_id")
@@ -323,6 +343,6 @@ async def refund_for_staff(
     refund = await refund_units(
         session, refunder, order,
         RefundRequest(request.lines, request.include_shipping, reason),
-        RefundKind.LINES, by, now, restock=order.status == OrderStatus.PAID,
+        RefundKind.LINES, by, now, restock=UNSENT,
     )  # fmt: skip
     return order, refund

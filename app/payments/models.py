@@ -180,12 +180,6 @@ class RefundAllocation(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class SignatureVerdict(StrEnum):
-    VALID = "VALID"
-    BAD_SIGNATURE = "BAD_SIGNATURE"  # missing, malformed or not made with our secret
-    STALE = "STALE"  # signed more than the tolerance away from our clock
-
-
 class NotificationState(StrEnum):
     RECEIVED = "RECEIVED"  # stored, not yet acted on (or acting on it was interrupted)
     PROCESSED = "PROCESSED"  # acted on
@@ -210,7 +204,7 @@ class PaymentNotification(SQLModel, table=True):
     )
     provider: str = Field(max_length=40)
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    signature: str = Field(max_length=16)  # a SignatureVerdict
+    signature: str = Field(max_length=16)  # an app.signing.SignatureVerdict
     signed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     event_id: str | None = Field(default=None, sa_column=Column(String(200)))
     event_type: str | None = Field(default=None, sa_column=Column(String(40)))

@@ -33,6 +33,7 @@ from app.money import display, scale
 from app.orders import emails, events
 from app.orders.cancellation import Cancellation
 from app.orders.models import Order, OrderEventType
+from app.orders.updates import order_changed
 from app.payments.gateways import PaymentGateway
 from app.payments.models import (
     Payment,
@@ -131,6 +132,7 @@ class Refunder:
                 sent.append(allocation)
         if kind.counts_against_order:
             order.total_refunded += total
+        order_changed(session, order.id)
         if kind is not RefundKind.CANCELLATION:  # the cancellation's own email tells of it
             emails.refunded(session, order, total, reason, now)
         described = display(total, order.currency)

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.money import display
 from app.orders import emails, events, transitions
 from app.orders.models import Order, OrderEventType, OrderStatus
+from app.orders.updates import order_changed
 from app.payments.gateway_events import EventType, GatewayEvent
 from app.payments.models import (
     NotificationState,
@@ -55,6 +56,7 @@ async def credit_order(
     method = _METHOD_WORDS[PaymentMethod(payment.method)]
     if applied:
         order.amount_due -= applied
+        order_changed(session, order.id)
         events.record(
             session, order.id, OrderEventType.PAYMENT_RECEIVED,
             f"{display(applied, order.currency)} received by {method}", now,

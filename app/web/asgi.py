@@ -29,7 +29,7 @@ from app.services import Services
 from app.settings import Settings, load_settings
 from app.web import metrics
 from app.web.view import GraphQLView
-from app.web.webhooks import payment_webhook
+from app.web.webhooks import carrier_webhook, payment_webhook
 from schema import Limits, build_schema
 
 log = logging.getLogger("commerce.http")
@@ -177,6 +177,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics.metrics),
             Route("/webhooks/payments/{provider}", payment_webhook(services), methods=["POST"]),
+            Route("/webhooks/carriers/{carrier}", carrier_webhook(services), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

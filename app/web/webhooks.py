@@ -1,4 +1,7 @@
-"""`POST /webhooks/payments/{provider}`: the payment gateway's signed notifications.
+"""`POST /webhooks/payments/{provider}` and `POST /webhooks/carriers/{carrier}`: signed
+notifications from the payment gateway and from carriers.
+
+## Payments
 
 Plain HTTP, a boundary of its own: the notification is stored as received (with
 the verdict on its signature) in one transaction, and only then, if its
@@ -13,6 +16,16 @@ signature is good, acted on in another (`app.payments.inbox`). Answers:
   staff's replay) acts on it again;
 - 404 for a gateway this server does not use, 413 for a body over 64 KiB,
   503 while PAYMENT_WEBHOOK_SECRET is unset.
+
+## Carriers
+
+A tracking event is applied in one transaction (`app.logistics.tracking`); its
+event id, unique per carrier, makes a redelivery a no-op. Answers: 401 for a bad
+or stale signature, 400 for a body that is not an event, 200 when applied, when
+delivered before (`duplicate`) and for a tracking number that is none of ours
+(`unknown`, logged), 500 when applying it failed (nothing is kept: the carrier's
+retry applies it), 404 for a carrier not configured (CARRIERS), 503 while
+CARRIER_WEBHOOK_SECRET is unset.
 """
 
 from __future__ import annotations
@@ -24,7 +37,10 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.payments import inbox, signing
+from app import signing
+from app.logistics import carrier_events, tracking
+from app.logistics.carriers import Carriers
+from app.payments import inbox
 from app.payments.models import NotificationState, PaymentNotification
 from app.payments.refunds import Refunder
 from app.services import Services
@@ -103,5 +119,51 @@ def payment_webhook(services: Services) -> Callable[[Request], Awaitable[JSONRes
             await inbox.record_failure(db, notification.id, exc, now)
             return JSONResponse({"error": "internal error; the notification is kept"}, 500)
         return _answer(processed.notification, duplicate=not processed.acted)
+
+    return handle
+
+
+def carrier_webhook(services: Services) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The carriers' route handler, bound to this process's services."""
+    carriers = Carriers(services.settings.carriers)
+
+    async def handle(request: Request) -> JSONResponse:
+        carrier = request.path_params["carrier"]
+        secret = services.settings.carrier_webhook_secret
+        if not carriers.known(carrier):
+            return JSONResponse({"error": "no such carrier here"}, 404)
+        if secret is None:
+            log.error("carrier webhook refused: CARRIER_WEBHOOK_SECRET is not set")
+            return JSONResponse({"error": "webhooks are not configured"}, 503)
+        try:
+            body = await read_body(request, MAX_WEBHOOK_BYTES)
+        except HTTPException as exc:
+            return JSONResponse({"error": exc.reason}, exc.status_code)
+        now = services.clock()
+        verdict = signing.verify(
+            secret,
+            request.headers.get(signing.TIMESTAMP_HEADER),
+            request.headers.get(signing.SIGNATURE_HEADER),
+            body,
+            now,
+        )
+        if not verdict.valid:
+            log.warning("carrier %s webhook refused: signature %s", carrier,
+                        verdict.verdict.value.lower())  # fmt: skip
+            return JSONResponse({"error": "bad or stale signature"}, 401)
+        try:
+            event = carrier_events.parse_event(body)
+        except carrier_events.MalformedEvent as exc:
+            log.warning("carrier %s webhook refused: %s", carrier, exc)
+            return JSONResponse({"error": str(exc)}, 400)
+        try:
+            outcome = await services.db.run_transaction(
+                lambda session: tracking.apply(session, carrier, event, now),
+                "apply a carrier event",
+            )
+        except Exception:  # the carrier retries; nothing of it was kept
+            log.exception("carrier %s event %s failed", carrier, event.id)
+            return JSONResponse({"error": "internal error; send it again"}, 500)
+        return JSONResponse({"status": outcome.value})
 
     return handle

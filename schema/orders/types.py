@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -13,11 +12,13 @@ import strawberry
 from app import ids
 from app.orders import models
 from app.paging import Page
+from resolvers import logistics as resolve_logistics
 from resolvers import orders as resolve
 from resolvers import payments as resolve_payments
 from resolvers import returns as resolve_returns
 from schema.accounts.types import Address
 from schema.common import CtxInfo, Money, Node, PageInfo, node_id
+from schema.logistics.types import Shipment
 from schema.payments.types import Payment, Refund
 
 if TYPE_CHECKING:
@@ -67,8 +68,7 @@ class OrderLine(Node):
             discount_allocated=Money.of(row.discount_allocated, currency),
             tax=Money.of(row.tax, currency),
             total=Money.of(row.total, currency),
-            # Shipments do not exist yet.
-            quantity_shipped=0,
+            quantity_shipped=row.quantity_shipped,
             quantity_refunded=row.quantity_refunded,
             amount_refunded=Money.of(row.amount_refunded, currency),
         )
@@ -85,45 +85,6 @@ class OrderEvent:
         return cls(
             type=models.OrderEventType(row.type), message=row.message, created_at=row.created_at
         )
-
-
-# Shipments are logistics' to fill; until then every order has none, and these types only
-# say what an order's `shipments` will hold.
-class _ShipmentStatus(StrEnum):
-    PENDING = "PENDING"
-    IN_TRANSIT = "IN_TRANSIT"
-    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
-    DELIVERED = "DELIVERED"
-    EXCEPTION = "EXCEPTION"
-
-
-ShipmentStatus = strawberry.enum(_ShipmentStatus, name="ShipmentStatus")
-
-
-@strawberry.type
-class ShipmentLine:
-    order_line_id: strawberry.ID
-    quantity: int
-
-
-@strawberry.type
-class ShipmentEvent:
-    status: ShipmentStatus  # type: ignore[valid-type]
-    location: str
-    description: str
-    occurred_at: datetime
-
-
-@strawberry.type
-class Shipment:
-    id: strawberry.ID
-    carrier: str
-    tracking_number: str
-    status: ShipmentStatus  # type: ignore[valid-type]
-    shipped_at: datetime | None
-    delivered_at: datetime | None
-    lines: list[ShipmentLine]
-    events: list[ShipmentEvent]
 
 
 @strawberry.type
@@ -203,9 +164,13 @@ class Order(Node):
         rows = await resolve_returns.of_order(info.context, self.row.id)
         return [ReturnRequest.from_model(row) for row in rows]
 
-    @strawberry.field(description="Parcels sent for this order (none until logistics).")
-    def shipments(self) -> list[Shipment]:
-        return []
+    @strawberry.field(description="Parcels sent for this order, in the order they left.")
+    async def shipments(self, info: CtxInfo) -> list[Shipment]:
+        assert self.row.id is not None
+        return [
+            Shipment.from_model(s)
+            for s in await resolve_logistics.of_order(info.context, self.row.id)
+        ]
 
     @strawberry.field(description="What happened to the order, oldest first.")
     async def events(self, info: CtxInfo) -> list[OrderEvent]:

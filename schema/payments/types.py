@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from app import ids
+from app import ids, signing
 from app.giftcards import models as giftcards
 from app.payments import models
 from resolvers import payments as resolve
@@ -27,7 +27,7 @@ PaymentStatus = strawberry.enum(
 RefundStatus = strawberry.enum(models.RefundStatus, name="RefundStatus")
 RefundKind = strawberry.enum(models.RefundKind, name="RefundKind")
 NotificationState = strawberry.enum(models.NotificationState, name="PaymentNotificationState")
-SignatureVerdict = strawberry.enum(models.SignatureVerdict, name="SignatureVerdict")
+SignatureVerdict = strawberry.enum(signing.SignatureVerdict, name="SignatureVerdict")
 
 
 @strawberry.type
@@ -182,7 +182,7 @@ class PaymentNotification(Node):
         return cls(
             id=node_id(ids.PAYMENT_NOTIFICATION, row.id or 0),
             provider=row.provider,
-            signature=models.SignatureVerdict(row.signature),
+            signature=signing.SignatureVerdict(row.signature),
             state=models.NotificationState(row.state),
             event_id=row.event_id,
             event_type=row.event_type,

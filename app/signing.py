@@ -1,4 +1,4 @@
-"""Webhook signatures, as the contract specifies them for gateways and carriers.
+"""Webhook signatures, as the contract specifies them for payment gateways and carriers.
 
 Header `X-Webhook-Timestamp: <unix seconds>` and `X-Webhook-Signature:
 sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>`. A signature is
@@ -14,8 +14,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from app.payments.models import SignatureVerdict
+from enum import StrEnum
 
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 SIGNATURE_HEADER = "X-Webhook-Signature"
@@ -33,6 +32,12 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 def signed_headers(secret: str, timestamp: int, body: bytes) -> dict[str, str]:
     """Both headers, as a sender writes them (the sandbox's tools and tests)."""
     return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature(secret, timestamp, body)}
+
+
+class SignatureVerdict(StrEnum):
+    VALID = "VALID"
+    BAD_SIGNATURE = "BAD_SIGNATURE"  # missing, malformed or not made with our secret
+    STALE = "STALE"  # signed more than the tolerance away from our clock
 
 
 @dataclass(frozen=True, slots=True)
