@@ -1,5 +1,5 @@
-"""`commerce`: serve, migrate, seed, create-staff, carts purge, payments webhook, schema export,
-persisted-queries load and manifest."""
+"""`commerce`: serve, migrate, seed, create-staff, carts purge, payments and carriers
+webhooks, schema export, persisted-queries load and manifest."""
 
 from __future__ import annotations
 
@@ -70,6 +70,23 @@ def _parser() -> argparse.ArgumentParser:
     webhook.add_argument("--event-id", help="default: a new one")
     webhook.add_argument("--url", default="http://127.0.0.1:8000", help="the server's address")
 
+    carriers = sub.add_parser("carriers", help="carrier tools")
+    carriers_sub = carriers.add_subparsers(dest="carriers_command", required=True)
+    tracking = carriers_sub.add_parser(
+        "webhook",
+        help="send a signed tracking event, as a carrier would (CARRIER_WEBHOOK_SECRET)",
+    )
+    tracking.add_argument("carrier", help="a carrier code of CARRIERS, e.g. dhl")
+    tracking.add_argument("tracking_number")
+    tracking.add_argument(
+        "status", choices=["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION"]
+    )
+    tracking.add_argument("--location", default="")
+    tracking.add_argument("--description", default="")
+    tracking.add_argument("--occurred-at", help="ISO 8601 with a time zone; default: now")
+    tracking.add_argument("--event-id", help="default: a new one")
+    tracking.add_argument("--url", default="http://127.0.0.1:8000", help="the server's address")
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write the SDL (default schema/schema.graphql)")
@@ -119,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_purge_carts(settings))
     if args.command == "payments":
         return _send_webhook(settings, args)
+    if args.command == "carriers":
+        return _send_tracking(settings, args)
     if args.command == "create-staff":
         return asyncio.run(_create_staff(settings, args.email, args.password, args.permissions))
     if args.command == "persisted-queries":
@@ -359,14 +378,33 @@ async def _create_staff(
     return 0
 
 
-def _send_webhook(settings: Settings, args: argparse.Namespace) -> int:
-    """Posts a payment event signed with PAYMENT_WEBHOOK_SECRET to a running server."""
-    import json
-    import secrets
+def _post_signed(secret: str, url: str, body: bytes) -> int:
+    """POSTs `body` signed as gateways and carriers sign their webhooks; prints the answer."""
     import urllib.error
     import urllib.request
 
     from app.signing import signed_headers
+
+    headers = signed_headers(secret, int(time.time()), body)
+    request = urllib.request.Request(
+        url, data=body, headers={"content-type": "application/json", **headers}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, answer = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, exc.read().decode()
+    except OSError as exc:
+        print(f"commerce: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{status} {answer}")
+    return 0 if status < 300 else 1
+
+
+def _send_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    """Posts a payment event signed with PAYMENT_WEBHOOK_SECRET to a running server."""
+    import json
+    import secrets
 
     if not settings.payment_webhook_secret:
         print("commerce: set PAYMENT_WEBHOOK_SECRET to sign webhooks", file=sys.stderr)
@@ -380,23 +418,32 @@ def _send_webhook(settings: Settings, args: argparse.Namespace) -> int:
             "currency": args.currency or settings.currency,
         }
     ).encode()
-    headers = signed_headers(settings.payment_webhook_secret, int(time.time()), body)
-    request = urllib.request.Request(
-        f"{args.url.rstrip('/')}/webhooks/payments/{settings.payment_gateway}",
-        data=body,
-        headers={"content-type": "application/json", **headers},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, answer = response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        status, answer = exc.code, exc.read().decode()
-    except OSError as exc:
-        print(f"commerce: cannot reach {args.url}: {exc}", file=sys.stderr)
-        return 1
-    print(f"{status} {answer}")
-    return 0 if status < 300 else 1
+    url = f"{args.url.rstrip('/')}/webhooks/payments/{settings.payment_gateway}"
+    return _post_signed(settings.payment_webhook_secret, url, body)
+
+
+def _send_tracking(settings: Settings, args: argparse.Namespace) -> int:
+    """Posts a carrier's tracking event signed with CARRIER_WEBHOOK_SECRET to a running
+    server."""
+    import json
+    import secrets
+    from datetime import UTC, datetime
+
+    if not settings.carrier_webhook_secret:
+        print("commerce: set CARRIER_WEBHOOK_SECRET to sign webhooks", file=sys.stderr)
+        return 2
+    body = json.dumps(
+        {
+            "id": args.event_id or f"trk_{secrets.token_hex(12)}",
+            "trackingNumber": args.tracking_number,
+            "status": args.status,
+            "location": args.location,
+            "description": args.description,
+            "occurredAt": args.occurred_at or datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    url = f"{args.url.rstrip('/')}/webhooks/carriers/{args.carrier}"
+    return _post_signed(settings.carrier_webhook_secret, url, body)
 
 
 if __name__ == "__main__":

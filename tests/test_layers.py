@@ -18,14 +18,18 @@ _LEDGER_BANS = (
 
 # package -> what it must not import (besides the GraphQL edge)
 FORBIDDEN = {
-    "cart": ("app.checkout", "app.orders"),
-    "inventory": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping"),
+    "cart": ("app.checkout", "app.orders", "app.logistics"),
+    "inventory": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping",
+                  "app.logistics"),
     "pricing": ("app.cart", "app.checkout", "app.orders", "app.promotions", "app.shipping"),
     "promotions": ("app.cart", "app.checkout", "app.orders", "app.inventory"),
     "shipping": ("app.cart", "app.checkout", "app.orders", "app.inventory", "app.promotions"),
     # Orders take a refund function (`cancellation.RefundAll`) rather than use payments.
     "orders": ("app.cart", "app.checkout", "app.payments", "app.giftcards", "app.returns",
-               "app.reports"),
+               "app.reports", "app.logistics"),
+    # Parcels know orders and stock; money is not theirs (payments asks them what is sent).
+    "logistics": ("app.cart", "app.checkout", "app.payments", "app.giftcards", "app.loyalty",
+                  "app.returns", "app.reports", "app.promotions"),
     "checkout": ("app.payments",),
     "payments": ("app.cart", "app.checkout", "app.returns", "app.reports"),
     # The ledgers know orders, payments and refunds by id only.
@@ -33,11 +37,12 @@ FORBIDDEN = {
     "loyalty": (*_LEDGER_BANS, "app.giftcards"),
     # Email knows no domain: every domain may queue mail, an email names its order by id.
     "notifications": (*_LEDGER_BANS, "app.giftcards", "app.loyalty", "app.returns",
-                      "app.reports", "app.accounts", "app.catalog"),
+                      "app.reports", "app.accounts", "app.catalog", "app.logistics"),
     # Returns are refunded through payments; nothing below them knows returns.
     "returns": ("app.cart", "app.checkout", "app.reports"),
     # Reports read orders and accounts; they change nothing and nobody uses them.
-    "reports": ("app.cart", "app.checkout", "app.payments", "app.returns", "app.inventory"),
+    "reports": ("app.cart", "app.checkout", "app.payments", "app.returns", "app.inventory",
+                "app.logistics"),
 }  # fmt: skip
 
 

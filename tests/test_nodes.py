@@ -12,11 +12,11 @@ from sqlalchemy import text
 
 from app import ids
 from app.accounts.permissions import Permission
-from app.orders.models import OrderStatus
 from schema import schema
 from schema.node import MAX_NODES, SOURCES
 from tests.conftest import Server, make_customer, make_staff
-from tests.orders import gateway_says, gift_card, lines_of, move, paid, pay
+from tests.logistics import carrier_event, carrier_says, ship
+from tests.orders import gateway_says, gift_card, lines_of, paid, pay
 from tests.shop import ADDRESS, Shop, build_shop, cart_op
 from tests.support import GraphQLClient
 from tests.test_checkout import checkout, ready_cart
@@ -109,8 +109,10 @@ async def _world(server: Server) -> World:
     notification = (await _data(api, NOTIFICATIONS, {}, staff))["paymentNotifications"]
     # A second order, delivered, with a return request; the cancellation above was emailed.
     kept = await paid(server, shop, ("sock-3", 1), token=customer)
-    await move(server, kept, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     kept_line = (await lines_of(server, kept, customer))["lines"][0]["id"]
+    parcel = (await ship(server, shop, kept, 0, [(kept_line, 1)], number="N1"))["shipment"]
+    delivered = await carrier_says(server, carrier_event("N1", "DELIVERED", server.clock()))
+    assert delivered.json() == {"status": "applied"}
     returned = await _payload(
         api,
         "ReturnRequestCreate",
@@ -149,6 +151,7 @@ async def _world(server: Server) -> World:
         Example("OutboxEmail", "OutboxEmail", outbox["edges"][0]["node"]["id"], staff, customer),
         Example("Promotion", "Promotion", promotion["id"], staff, customer),
         Example("ShippingMethod", "ShippingMethod", shop.shipping["Standard"], None, EVERYONE),
+        Example("Shipment", "Shipment", parcel["id"], customer, other),
     ]
     return World(shop, customer, other, examples)
 

@@ -9,6 +9,7 @@ import pytest
 
 from app.seed import SeedReport
 from tests.conftest import Server, make_customer
+from tests.logistics import carrier_event, carrier_says
 from tests.orders import gift_card, give_points, lines_of, paid, place
 from tests.shop import ADDRESS, Shop, build_shop, sql
 from tests.support import GraphQLClient
@@ -227,13 +228,13 @@ async def _user_id(server: Server, email: str) -> int:
 # Exact, and the same on SQLite and PostgreSQL. A gift card or points payment: lock the
 # order and the tender, write the payment, the balance, its ledger entry, the order and its
 # event; a card: lock the order, write the payment, its reference and event. OrderDetail:
-# the order, then one batch each for lines, payments, refunds and events. MyOrders: the
+# the order, then one batch each for lines, payments, refunds, shipments and events. MyOrders: the
 # page and its count.
 ORDER_STATEMENTS = {
     "PaymentCreate GIFT_CARD": 7,
     "PaymentCreate POINTS": 7,
     "PaymentCreate CARD": 4,
-    "OrderDetail": 5,
+    "OrderDetail": 6,
     "MyOrders": 2,
 }
 
@@ -288,7 +289,7 @@ async def _refund_statements(server: Server, shop: Shop, skus: Sequence[str]) ->
 # order and the customer's email; then, after commit, the card's part asked of the
 # gateway (read, write its reference), and the payload's allocations. OrderDetail: as
 # above, and one batch for the refunds' allocations.
-REFUND_STATEMENTS = {"OrderRefund": 24, "OrderDetail": 6}
+REFUND_STATEMENTS = {"OrderRefund": 24, "OrderDetail": 7}
 
 
 async def test_refund_statements_do_not_grow_with_lines(server: Server, shop: Shop) -> None:
@@ -348,3 +349,81 @@ async def test_back_office_statements_do_not_grow_with_orders_or_customers(
     five = await _back_office_statements(server, shop, 5, before=1)
     assert one == five
     assert five == BACK_OFFICE_STATEMENTS
+
+
+# --- logistics: parcels and carrier events --------------------------------------------------
+
+
+async def _shipping_statements(
+    server: Server, shop: Shop, skus: Sequence[str], parcels: int
+) -> dict[str, int]:
+    """Statements of ShipmentCreate sending a unit of every line from where checkout took it
+    (`parcels` times) and from another warehouse, of a carrier event, and of OrderDetail
+    with every parcel and its events."""
+    email = f"ship-{len(skus)}@example.com"
+    token = await make_customer(server, email)
+    order = await paid(server, shop, *[(sku, parcels + 1) for sku in skus], token=token)
+    lines = [(line["id"], 1) for line in (await lines_of(server, order, token))["lines"]]
+    await _warm(server.client)
+    counts: dict[str, int] = {}
+    for parcel in range(parcels):
+        counts[
+            "ShipmentCreate" if parcel == 0 else "ShipmentCreate (next parcel)"
+        ] = await _ship_counted(server, shop, order.id, 0, lines, f"C{len(skus)}-{parcel}")
+    counts["ShipmentCreate from elsewhere"] = await _ship_counted(
+        server, shop, order.id, 1, lines, f"E{len(skus)}-{parcels}"
+    )
+    before = server.client.counter.total
+    answer = await carrier_says(
+        server, carrier_event(f"E{len(skus)}-{parcels}", "IN_TRANSIT", server.clock())
+    )
+    assert answer.json() == {"status": "applied"}
+    counts["carrier event"] = server.client.counter.total - before
+    detail = await server.client.op("OrderDetail", {"id": order.id}, token=token)
+    assert len(detail.data["order"]["shipments"]) == parcels + 1
+    counts["OrderDetail"] = detail.statements
+    return counts
+
+
+async def _ship_counted(
+    server: Server, shop: Shop, order_id: str, warehouse: int, lines: list[tuple[str, int]],
+    number: str,
+) -> int:  # fmt: skip
+    result = await server.client.op(
+        "ShipmentCreate",
+        {"orderId": order_id, "input": {
+            "warehouseId": shop.warehouses[warehouse], "carrier": "dhl",
+            "trackingNumber": number,
+            "lines": [{"orderLineId": i, "quantity": q} for i, q in lines]}},
+        token=shop.staff,
+    )  # fmt: skip
+    assert result.data["shipmentCreate"]["userErrors"] == []
+    return result.statements
+
+
+# Exact, and the same on SQLite and PostgreSQL. ShipmentCreate: lock the order, read the
+# warehouse and the lines, write the parcel, the lines' counts, the parcel's lines, the
+# order's status (the first parcel: its event tells of the parcel) or an event, the email,
+# and read the parcel back;
+# from another warehouse, lock the stock rows and write them too (the units back, then
+# the units taken). A carrier event: find the parcel,
+# lock the order and the parcel, store the event, write the parcel, the order's event and
+# count the parcels still on their way. OrderDetail: as above, and one batch each for the
+# parcels, their lines and their events.
+SHIPPING_STATEMENTS = {
+    "ShipmentCreate": 10,
+    "ShipmentCreate (next parcel)": 9,
+    "ShipmentCreate from elsewhere": 13,
+    "carrier event": 6,
+    "OrderDetail": 8,
+}
+
+
+async def test_shipping_statements_do_not_grow_with_lines_or_parcels(
+    server: Server, shop: Shop
+) -> None:
+    skus = [sku for sku in REGULAR if sku != "tote-red"]  # in both warehouses
+    one = await _shipping_statements(server, shop, skus[:1], 2)
+    many = await _shipping_statements(server, shop, skus, 3)
+    assert one == many
+    assert many == SHIPPING_STATEMENTS

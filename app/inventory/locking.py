@@ -16,7 +16,9 @@ SQLite runs one writer at a time and ignores FOR UPDATE):
    lock waits for it. The cart purge skips carts that someone is using instead
    of waiting for them. Payment and refund rows, the counts of units refunded
    on order lines and return requests belong to their order: its lock covers
-   them (refunds of lines and returns lock the order first);
+   them (refunds of lines and returns lock the order first), and so are its
+   shipments and their carrier events (ShipmentCreate and a carrier's webhook
+   lock the order first);
 3. stock rows: every row the transaction will write, or whose holds it will
    release or take, locked up front in one statement in stock id order
    (`lock`). Locking more rows later would break the order: a transaction

@@ -211,9 +211,10 @@ async def create(
     target = OrderStatus.SHIPPED if everything else OrderStatus.PARTIALLY_SHIPPED
     units = sum(wanted.values())
     message = f"{units} units left {warehouse.name} with {carrier} ({number})"
-    if target != order.status:
+    if target != order.status:  # the status's event tells of the parcel
         transitions.move(session, order, target, message, now, "order_id")
-    events.record(session, order.id, OrderEventType.SHIPMENT_SENT, message, now)
+    else:
+        events.record(session, order.id, OrderEventType.SHIPMENT_SENT, message, now)
     shipment = await session.get(Shipment, shipment_id)
     assert shipment is not None
     emails.queue_shipped(

@@ -58,7 +58,7 @@ class OrderEventType(StrEnum):
     RETURN_REQUESTED = "RETURN_REQUESTED"
     RETURN_APPROVED = "RETURN_APPROVED"
     RETURN_REJECTED = "RETURN_REJECTED"
-    SHIPMENT_SENT = "SHIPMENT_SENT"  # a parcel left; the first also moves the status
+    SHIPMENT_SENT = "SHIPMENT_SENT"  # a parcel left that did not move the status
     SHIPMENT_DELIVERED = "SHIPMENT_DELIVERED"
     SHIPMENT_EXCEPTION = "SHIPMENT_EXCEPTION"  # the carrier reports a problem
 
