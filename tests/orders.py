@@ -1,5 +1,5 @@
 """Helpers for order and payment tests: placing and paying orders, the gateway's webhooks,
-and moving orders along states that later work (logistics) will reach."""
+and moving orders along the shipping states directly."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def order_pk(order: Placed | str) -> int:
 
 
 async def move(server: Server, order: Placed | str, *statuses: OrderStatus) -> None:
-    """Moves an order along the transition table as logistics will (shipped, delivered)."""
+    """Moves an order along the transition table directly: a shortcut for tests about what
+    happens after shipping (returns, completion), not about shipping (`tests.logistics`)."""
     async with server.services.db.transaction() as session:
         row = await transitions.lock(session, order_pk(order))
         assert row is not None

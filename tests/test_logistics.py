@@ -211,7 +211,7 @@ async def test_carrier_events_arrive_late_twice_and_out_of_order(
     tote, runner = seen["by_sku"]["tote-red"]["id"], seen["by_sku"]["runner-43"]["id"]
     assert (await ship(server, shop, order, 0, [(tote, 1)], number="P1"))["userErrors"] == []
     assert (await ship(server, shop, order, 1, [(runner, 1)], number="P2"))["userErrors"] == []
-    t0 = server.clock()
+    t0 = server.clock() - timedelta(hours=48)
 
     delivered = carrier_event("P1", "DELIVERED", t0 + timedelta(hours=30), "e-3")
     assert (await carrier_says(server, delivered)).json() == {"status": "applied"}
@@ -278,8 +278,9 @@ async def test_forged_stale_and_malformed_carrier_webhooks_change_nothing(
     stale = await carrier_says(server, body, timestamp=int(server.clock().timestamp()) - 301)
     assert stale.status_code == 401
     assert (await carrier_says(server, body, carrier="nobody")).status_code == 404
+    ahead = carrier_event("F1", "DELIVERED", server.clock() + timedelta(hours=2))
     for bad in (b"[]", b"{", b'{"id": "x"}', body.replace(b"DELIVERED", b"LOST"),
-                body.replace(b"Z", b"")):  # fmt: skip
+                body.replace(b"Z", b""), ahead):  # fmt: skip
         answer = await carrier_says(server, bad)
         assert answer.status_code == 400, bad
         assert answer.json()["error"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -14,6 +14,9 @@ from app.logistics.status import CARRIER_STATUSES, ShipmentStatus
 from app.text import text_problem
 
 MAX_TEXT = 500
+# Carriers' clocks drift; an event dated further ahead than this would pin a parcel's
+# status (the latest event wins) until that time.
+MAX_AHEAD = timedelta(hours=1)
 _EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
@@ -53,8 +56,9 @@ def _moment(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_event(body: bytes) -> CarrierEvent:
-    """The event in a webhook body; MalformedEvent saying what is wrong otherwise."""
+def parse_event(body: bytes, now: datetime) -> CarrierEvent:
+    """The event in a webhook body received `now`; MalformedEvent saying what is wrong
+    otherwise (an event dated more than MAX_AHEAD after `now` too)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -72,11 +76,14 @@ def parse_event(body: bytes) -> CarrierEvent:
         raise MalformedEvent(
             f"status must be one of {', '.join(sorted(CARRIER_STATUSES))}, got {status!r}"
         )
+    occurred_at = _moment(_text(data, "occurredAt", 64, required=True))
+    if occurred_at > now + MAX_AHEAD:
+        raise MalformedEvent("occurredAt is in the future")
     return CarrierEvent(
         id=event_id,
         tracking_number=number,
         status=ShipmentStatus(status),
         location=_text(data, "location", MAX_TEXT, required=False),
         description=_text(data, "description", MAX_TEXT, required=False),
-        occurred_at=_moment(_text(data, "occurredAt", 64, required=True)),
+        occurred_at=occurred_at,
     )

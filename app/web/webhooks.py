@@ -152,7 +152,7 @@ def carrier_webhook(services: Services) -> Callable[[Request], Awaitable[JSONRes
                         verdict.verdict.value.lower())  # fmt: skip
             return JSONResponse({"error": "bad or stale signature"}, 401)
         try:
-            event = carrier_events.parse_event(body)
+            event = carrier_events.parse_event(body, now)
         except carrier_events.MalformedEvent as exc:
             log.warning("carrier %s webhook refused: %s", carrier, exc)
             return JSONResponse({"error": str(exc)}, 400)
