@@ -20,7 +20,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import ErrorCode, fail
-from app.orders import events
+from app.orders import events, updates
 from app.orders.models import Order, OrderEventType, OrderStatus
 
 S = OrderStatus
@@ -92,6 +92,7 @@ def move(
     if target in (S.PAID, S.CANCELLED):
         order.amount_due = 0
     events.record(session, order.id, EVENT[target], message, now)
+    updates.order_changed(session, order.id)
 
 
 def _words(status: OrderStatus) -> str:

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.money import display
-from app.orders import emails, events, transitions
+from app.orders import emails, events, transitions, updates
 from app.orders.models import Order, OrderEventType, OrderStatus
 from app.payments.gateway_events import EventType, GatewayEvent
 from app.payments.models import (
@@ -55,6 +55,7 @@ async def credit_order(
     method = _METHOD_WORDS[PaymentMethod(payment.method)]
     if applied:
         order.amount_due -= applied
+        updates.order_changed(session, order.id)
         events.record(
             session, order.id, OrderEventType.PAYMENT_RECEIVED,
             f"{display(applied, order.currency)} received by {method}", now,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from app import ids
+from app.logistics import status
 from app.orders import models
 from app.paging import Page
 from resolvers import orders as resolve
@@ -89,15 +89,7 @@ class OrderEvent:
 
 # Shipments are logistics' to fill; until then every order has none, and these types only
 # say what an order's `shipments` will hold.
-class _ShipmentStatus(StrEnum):
-    PENDING = "PENDING"
-    IN_TRANSIT = "IN_TRANSIT"
-    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
-    DELIVERED = "DELIVERED"
-    EXCEPTION = "EXCEPTION"
-
-
-ShipmentStatus = strawberry.enum(_ShipmentStatus, name="ShipmentStatus")
+ShipmentStatus = strawberry.enum(status.ShipmentStatus, name="ShipmentStatus")
 
 
 @strawberry.type

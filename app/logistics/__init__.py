@@ -1,0 +1,1 @@
+"""Shipments and what carriers say of them."""
