@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app import live
 from app.accounts.limits import AccountLimits
+from app.broker import Broker
 from app.budget import CostBuckets, RedisBuckets
 from app.cache import Cache, RedisBackend, create_cache
 from app.columns import utcnow
@@ -44,6 +46,7 @@ class Services:
     idempotency: Idempotency
     gateway: PaymentGateway
     mailer: Mailer
+    broker: Broker
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -67,8 +70,13 @@ class Services:
         # One breaker for the one Redis: whoever meets an outage first spares the others.
         breaker = cache.breaker
         automatic: apq.AutomaticStore
+        broker = Broker(prefix, settings.subscription_queue_size)
         if isinstance(cache.backend, RedisBackend):
             client = cache.backend.client
+            # Published through the cache's client; heard on a connection of its own.
+            broker = Broker(
+                prefix, settings.subscription_queue_size, settings.redis_url, client, breaker
+            )
             failures = RedisFailureStore(client, prefix)
             rates = RedisRateStore(client, prefix)
             automatic = apq.AutomaticStore(
@@ -85,6 +93,8 @@ class Services:
                 None,
             )
             buckets, idempotent = None, None
+        # Order news committed by any process reaches subscribers connected to any process.
+        live.wire(db, broker)
         return cls(
             settings=settings,
             db=db,
@@ -102,10 +112,13 @@ class Services:
             idempotency=Idempotency(idempotent, DatabaseStore(db), breaker),
             gateway=gateway,
             mailer=mailer,
+            broker=broker,
             clock=clock,
         )
 
     async def close(self) -> None:
+        # First: subscriptions complete, and the last news goes out while Redis is open.
+        await self.broker.close()
         await self.mailer.close()
         await self.cache.close()
         await self.db.dispose()

@@ -442,6 +442,12 @@ class Settings(BaseModel):
         alias="IDEMPOTENCY_TTL_SECONDS",
         description="how long a response to a request with an Idempotency-Key is replayed",
     )
+    subscription_queue_size: PositiveInt = Field(
+        64,
+        alias="SUBSCRIPTION_QUEUE_SIZE",
+        description="updates kept for a subscriber that has not read them yet; one more ends "
+        "its subscription with SUBSCRIPTION_LAGGED",
+    )
     idempotency_wait_seconds: PositiveInt = Field(
         30,
         alias="IDEMPOTENCY_WAIT_SECONDS",

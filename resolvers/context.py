@@ -21,6 +21,7 @@ from app.accounts.limits import AccountLimits
 from app.accounts.models import Address, User
 from app.accounts.permissions import Permission, Viewer, require_viewer
 from app.accounts.users import load_viewer
+from app.broker import Broker
 from app.budget import Bucket, Charge, CostBuckets, bucket_for
 from app.cache import Cache
 from app.cart.models import Cart, CartLine
@@ -270,6 +271,7 @@ class Context:
         response: Any = None,
         budgets: CostBuckets | None = None,
         client: str | None = None,
+        broker: Broker | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -286,6 +288,7 @@ class Context:
         self.budgets = budgets
         # The registered persisted-query client whose document this is, if any.
         self.client = client
+        self.broker = broker
         # The operation's cost as judged before it runs (`schema.limits`), and what taking
         # it from the caller's bucket gave (`schema.budget`).
         self.requested_cost: int | None = None
@@ -317,11 +320,16 @@ class Context:
             response=self.response,
             budgets=self.budgets,
             client=client,
+            broker=self.broker,
         )
 
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
+
+    def forget_loaded(self) -> None:
+        """Drops every row loaded so far: a subscription's next event reads afresh."""
+        self.__dict__.pop("loaders", None)
 
     def refunder(self) -> Refunder:
         return Refunder(self.db, self.gateway)

@@ -1,6 +1,7 @@
 """Who may call each query and mutation: declared on the field, in one way.
 
-Every root field is declared with `query(access, ...)` or `mutation(access, ...)`,
+Every root field is declared with `query(access, ...)`, `mutation(access, ...)` or
+`subscription(access, ...)`,
 `access` being `PUBLIC`, `SIGNED_IN` or `staff(Permission.X)`. The declaration
 
 - checks the access before the resolver runs: a refused mutation answers with
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,6 +31,7 @@ from resolvers.context import Context
 from schema.mutations import mutation_boundary
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+G = TypeVar("G", bound=Callable[..., AsyncGenerator[Any, None]])
 
 # The key of a root field's `Access` in its Strawberry metadata.
 ACCESS = "access"
@@ -95,6 +98,30 @@ def mutation(access: Access, description: str | None = None) -> Callable[[F], An
     def declare(resolver: F) -> Any:
         return strawberry.mutation(
             resolver=mutation_boundary(access)(resolver),
+            description=access.describe(description),
+            metadata={ACCESS: access},
+        )
+
+    return declare
+
+
+def _checked_stream(access: Access, resolver: G) -> G:
+    @functools.wraps(resolver)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        await access.require(kwargs["info"].context)
+        async with aclosing(resolver(*args, **kwargs)) as stream:
+            async for item in stream:
+                yield item
+
+    return typing.cast(G, wrapper)
+
+
+def subscription(access: Access, description: str | None = None) -> Callable[[G], Any]:
+    """A subscription open to callers with `access`; `resolver` is an async generator."""
+
+    def declare(resolver: G) -> Any:
+        return strawberry.subscription(
+            resolver=resolver if access.is_public else _checked_stream(access, resolver),
             description=access.describe(description),
             metadata={ACCESS: access},
         )

@@ -29,6 +29,7 @@ from schema.orders.admin import OrderAdminMutation, OrderAdminQuery
 from schema.orders.mutations import OrderMutation
 from schema.orders.queries import OrderQuery
 from schema.orders.returns import ReturnMutation
+from schema.orders.subscriptions import OrderSubscription
 from schema.payments.mutations import PaymentMutation, PaymentQuery
 from schema.reports.queries import ReportQuery
 from schema.scalars import SCALAR_MAP
@@ -63,6 +64,8 @@ Mutation = merge_types(
     ),
 )
 
+Subscription = merge_types("Subscription", (OrderSubscription,))
+
 
 class CommerceSchema(strawberry.Schema):
     # Its parse and validation cache, shared with the edge (persisted queries, idempotency).
@@ -90,6 +93,7 @@ def build_schema(limits: Limits | None = None, *, introspection: bool = True) ->
     schema = CommerceSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=True),
     )

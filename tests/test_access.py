@@ -40,7 +40,12 @@ _SCALARS: dict[str, Any] = {
 
 def _roots() -> list[tuple[str, str, GraphQLField]]:
     found = []
-    for kind, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type)):
+    roots = (
+        ("query", SCHEMA.query_type),
+        ("mutation", SCHEMA.mutation_type),
+        ("subscription", SCHEMA.subscription_type),
+    )
+    for kind, root in roots:
         assert root is not None
         found.extend((kind, name, field) for name, field in root.fields.items())
     return found

@@ -83,3 +83,19 @@ def test_the_domain_never_imports_the_web_layer_or_graphql() -> None:
         if any(name == b or name.startswith(f"{b}.") for b in banned)
     )
     assert wrong == []
+
+
+# Live updates: the domain announces (`app.orders.updates`); only the services wire the
+# broker to those announcements (`app.live`), and resolvers subscribe through it.
+BROKER_USERS = ("app/broker.py", "app/live.py", "app/services.py")
+
+
+def test_only_the_services_wire_the_broker() -> None:
+    wrong = sorted(
+        f"{path.relative_to(APP.parent)}: {name}"
+        for path in sorted(APP.rglob("*.py"))
+        if not str(path.relative_to(APP.parent)).startswith(BROKER_USERS)
+        for name in _imports(path)
+        if name.split(".")[:2] in (["app", "broker"], ["app", "live"])
+    )
+    assert wrong == []

@@ -129,6 +129,7 @@ def create_app(
     services = Services.open(settings, clock)
     schema = build_schema(Limits.from_settings(settings), introspection=settings.graphiql)
     graphql = GraphQLView(schema, services)
+    services.broker.watch(metrics.LIVE_SUBSCRIBERS.set)
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

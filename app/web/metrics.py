@@ -1,5 +1,5 @@
 """Prometheus metrics at /metrics: requests, errors, latency by operation, response-cache
-outcomes and throttled requests.
+outcomes, throttled requests and live subscribers.
 
 With several worker processes each one writes its samples to files in
 PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode, chosen when
@@ -21,6 +21,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -56,6 +57,12 @@ RESPONSE_CACHE = Counter(
 )
 THROTTLED = Counter(
     "commerce_throttled_requests", "Requests refused because their cost budget was spent"
+)
+# Summed over the live worker processes in multiprocess mode.
+LIVE_SUBSCRIBERS = Gauge(
+    "commerce_live_subscribers",
+    "Subscriptions to live updates open in this process (all processes: their sum)",
+    multiprocess_mode="livesum",
 )
 
 _seen: set[str] = set()

@@ -14,7 +14,7 @@ persisted-query resolution and the same error policy.
 
 CSRF: a POST must be `application/json`, which no HTML form can send without a
 CORS preflight (that `CORS_ORIGINS` decides on); GET runs queries only, never
-mutations (405).
+mutations (405). Subscriptions run over WebSocket only (400 over HTTP).
 """
 
 from __future__ import annotations
@@ -217,6 +217,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             budgets=services.budgets,
             client=client,
+            broker=services.broker,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -299,6 +300,11 @@ class GraphQLView(GraphQL[Context, None]):
             request.headers.get("authorization"),
             request.headers.get("apollographql-client-name"),
         )
+        if _is_subscription(self.schema, resolved.data):
+            raise RequestRefused(
+                "subscriptions are served over WebSocket (graphql-transport-ws at /graphql), "
+                "not over HTTP"
+            )
         request.state.graphql_request = resolved.data
         request.state.resolved = resolved
         key = request.headers.get("idempotency-key")
@@ -448,6 +454,11 @@ def _operation_name(schema: Any, data: GraphQLRequestData) -> str | None:
 def _is_mutation(schema: Any, data: GraphQLRequestData) -> bool:
     operation = _operation(schema, data)
     return operation is not None and operation.operation is OperationType.MUTATION
+
+
+def _is_subscription(schema: Any, data: GraphQLRequestData) -> bool:
+    operation = _operation(schema, data)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 async def read_body(request: Request, limit: int) -> bytes:

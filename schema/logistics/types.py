@@ -9,6 +9,7 @@ import strawberry
 
 from app import ids
 from app.logistics import models, status
+from app.orders.updates import TrackingNews
 from app.paging import Page
 from resolvers import logistics as resolve
 from schema.common import CtxInfo, Node, PageInfo, node_id
@@ -27,13 +28,23 @@ class ShipmentLine:
     quantity: int
 
 
-@strawberry.type(description="What a carrier said of a parcel.")
+@strawberry.type(description="What a carrier said of one of the order's parcels.")
 class TrackingEvent:
     shipment_id: strawberry.ID
     status: ShipmentStatus  # type: ignore[valid-type]
     location: str
     description: str
     occurred_at: datetime
+
+    @classmethod
+    def from_news(cls, news: TrackingNews) -> TrackingEvent:
+        return cls(
+            shipment_id=node_id(ids.SHIPMENT, news.shipment_id),
+            status=status.ShipmentStatus(news.status),
+            location=news.location,
+            description=news.description,
+            occurred_at=news.occurred_at,
+        )
 
     @classmethod
     def from_model(cls, row: models.ShipmentEvent) -> TrackingEvent:
