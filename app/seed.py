@@ -33,6 +33,7 @@ from app.catalog.version import CATALOG_FAMILY
 from app.database import Database
 from app.errors import DomainError
 from app.inventory.levels import Level, add_levels
+from app.shipping.models import ShippingMethod
 
 # (root, [(child, nouns, price range in cents, variant axis)])
 _TREE: list[tuple[str, list[tuple[str, list[str], tuple[int, int], str]]]] = [
@@ -178,6 +179,18 @@ _TAGS = ["new", "sale", "bestseller", "eco", "gift", "limited", "staff-pick", "b
 _IMAGES = "https://images.example.com/products"
 BATCH = 1000
 STAFF_EMAIL = "admin@example.com"
+
+
+def _shipping_methods(base: datetime) -> list[dict[str, Any]]:
+    common = {"active": True, "created_at": base}
+    return [
+        {**common, "name": "Standard", "carrier": "dhl", "base_fee": 495, "per_kg_fee": 100,
+         "free_over": 10000, "min_days": 2, "max_days": 5,
+         "countries": ["AT", "BE", "CA", "DE", "ES", "FR", "GB", "IT", "NL", "US"]},
+        {**common, "name": "Express", "carrier": "ups", "base_fee": 1490, "per_kg_fee": 0,
+         "free_over": None, "min_days": 1, "max_days": 2,
+         "countries": ["DE", "FR", "NL", "US"]},
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +379,9 @@ async def seed(
                 Level(variant_id, w, q) for w, q in zip(warehouse_ids, levels, strict=True)
             )
         await add_levels(session, stock_levels, base)
+        # Carts of the demo shop can check out: a method for Europe and North America, and
+        # a faster one for a few countries, sent with carriers of the default CARRIERS.
+        await _insert(session, ShippingMethod, _shipping_methods(base))
 
     await invalidate_tree(cache)
     await cache.invalidate(CATALOG_FAMILY)
