@@ -258,6 +258,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         ws_max_size=settings.max_body_bytes,
+        # The websockets package's own (sans-I/O) protocol: its legacy one is deprecated.
+        ws="websockets-sansio",
     )
     return 0
 
