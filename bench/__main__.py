@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.live import Secrets, measure_live
 from bench.load import Result, measure
 from bench.operations import ACCOUNT, ADMIN, load_operations
 from bench.purchase import Operations, Plan, build_purchase_scenarios
@@ -34,6 +35,8 @@ class Options:
     workers: int
     postgres: str | None
     redis: str | None
+    subscribers: int
+    events: int
 
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
@@ -66,6 +69,14 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "a fresh database is created there and dropped afterwards (needs --redis)",
     )
     parser.add_argument("--redis", metavar="URL", help="e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--subscribers", type=int, default=50,
+        help="WebSocket subscribers to one order's tracking for the live-updates figures (50)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--events", type=int, default=300,
+        help="carrier webhooks sent for the live-updates figures; 0 skips them (300)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if (args.postgres is None) != (args.redis is None):
         parser.error("--postgres and --redis go together")
@@ -75,6 +86,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         parser.error(
             "--products, --concurrency, --max-requests, --carts and --workers must be positive"
         )
+    if args.subscribers < 1 or args.events < 0:
+        parser.error("--subscribers must be positive and --events not negative")
     if args.seconds <= 0 or args.warmup < 0:
         parser.error("--seconds must be positive and --warmup not negative")
     return Options(
@@ -87,6 +100,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         workers=args.workers,
         postgres=args.postgres,
         redis=args.redis,
+        subscribers=args.subscribers,
+        events=args.events,
     )
 
 
@@ -96,7 +111,7 @@ def progress(message: str) -> None:
 
 
 async def run_scenarios(
-    base_url: str, options: Options, staff_email: str, staff_password: str
+    base_url: str, options: Options, staff_email: str, staff_password: str, secrets: Secrets
 ) -> list[Result]:
     limits = httpx.Limits(
         max_connections=options.concurrency, max_keepalive_connections=options.concurrency
@@ -132,6 +147,13 @@ async def run_scenarios(
                     client, scenario, options.concurrency, options.seconds, options.max_requests
                 )
             )
+        if options.events:
+            results.extend(
+                await measure_live(
+                    client, operations, plan, secrets, options.subscribers, options.events,
+                    min(options.concurrency, 4), progress,
+                )
+            )  # fmt: skip
     return results
 
 
@@ -157,7 +179,8 @@ def run(options: Options) -> None:
             raise BenchError(f"`commerce seed` named no staff account:\n{seeded.strip()}")
         progress(f"starting the server with {options.workers} worker(s)")
         with running_server(env, options.workers, Path(data_dir) / "server.log") as base_url:
-            results = asyncio.run(run_scenarios(base_url, options, staff.group(1), password))
+            hooks = Secrets(env["PAYMENT_WEBHOOK_SECRET"], env["CARRIER_WEBHOOK_SECRET"])
+            results = asyncio.run(run_scenarios(base_url, options, staff.group(1), password, hooks))
     print(f"database:    {database}, {options.workers} worker(s)")
     print(f"catalog:     {seeded.splitlines()[0]}")
     print(f"seed:        {seed_seconds:.1f} s (whole `commerce seed` process)")
@@ -169,6 +192,12 @@ def run(options: Options) -> None:
         f"purchase:    CartLinesAdd and CheckoutComplete use one prepared cart per request, "
         f"at most {min(options.carts, options.max_requests)} measured"
     )
+    if options.events:
+        print(
+            f"live:        {options.subscribers} WebSocket subscribers to one order's tracking; "
+            f"{options.events} signed carrier webhooks, 4 at a time; delivery latency from "
+            "a webhook's sending to each subscriber hearing it"
+        )
     print()
     print(table(results))
 

@@ -49,6 +49,9 @@ def environment(
         SIGNUP_PER_MINUTE="1000000",
         SIGNIN_PER_ADDRESS_PER_MINUTE="1000000",
         SIGNIN_PER_MINUTE="1000000",
+        # The live-updates measurement pays its order and tracks its parcel by webhook.
+        PAYMENT_WEBHOOK_SECRET=secrets.token_urlsafe(24),
+        CARRIER_WEBHOOK_SECRET=secrets.token_urlsafe(24),
     )
     if postgres is None or redis is None:
         yield env
