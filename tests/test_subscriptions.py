@@ -41,6 +41,7 @@ from tests.orders import (
     paid,
     pay,
     place,
+    refund,
 )
 from tests.shop import Shop, build_shop
 from tests.support import operation
@@ -327,6 +328,25 @@ async def test_parcels_and_carrier_events_are_heard_as_they_happen(
                 "DELIVERED"
             )
         assert (await socket.data("u", within=PROMPT))["orderUpdated"]["status"] == "DELIVERED"
+
+
+async def test_a_refund_is_heard(server: Server, shop: Shop, url: str) -> None:
+    token = await make_customer(server, "refunded@example.com")
+    order = await paid(server, shop, ("sock-3", 2), token=token)
+    line = (await shipments_of(server, order, token))["lines"][0]["id"]
+    query = (
+        "subscription($orderId: ID!) { orderUpdated(orderId: $orderId) "
+        "{ status totalRefunded { amount } } }"
+    )
+    async with client(url, token) as socket:
+        await socket.subscribe("r", query, {"orderId": order.id})
+        await subscribed(server, 1)
+        given = await refund(server, shop, order, [(line, 1)])
+        assert given["userErrors"] == []
+        heard = (await socket.data("r", within=PROMPT))["orderUpdated"]
+        amount = given["refund"]["amount"]["amount"]
+        assert heard == {"status": "PAID", "totalRefunded": {"amount": amount}}
+        assert Decimal(amount) > 0
 
 
 async def test_a_stranger_cannot_follow_anothers_parcels(
