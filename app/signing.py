@@ -15,6 +15,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
+
+import orjson
 
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 SIGNATURE_HEADER = "X-Webhook-Signature"
@@ -65,3 +68,14 @@ def verify(
     if abs((now - signed_at).total_seconds()) > TOLERANCE_SECONDS:
         return Verdict(SignatureVerdict.STALE, signed_at)
     return Verdict(SignatureVerdict.VALID, signed_at)
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The JSON object a webhook's body holds; ValueError saying what is wrong otherwise."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("the body is not a JSON object")
+    return data

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from app.logistics.carriers import MAX_TRACKING_NUMBER
 from app.logistics.status import CARRIER_STATUSES, ShipmentStatus
+from app.signing import json_object
 from app.text import text_problem
 
 MAX_TEXT = 500
@@ -60,11 +59,9 @@ def parse_event(body: bytes, now: datetime) -> CarrierEvent:
     """The event in a webhook body received `now`; MalformedEvent saying what is wrong
     otherwise (an event dated more than MAX_AHEAD after `now` too)."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedEvent("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent("the body is not a JSON object")
+        data = json_object(body)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
     event_id = _text(data, "id", 200, required=True)
     if not _EVENT_ID.fullmatch(event_id):
         raise MalformedEvent("id is not valid")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, update
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Warehouse
@@ -31,6 +30,7 @@ from app.logistics.carriers import Carriers, tracking_number
 from app.logistics.models import Shipment, ShipmentLine
 from app.logistics.picking import Pick, pick, to_ship
 from app.orders import access, events, transitions
+from app.orders.lines import lines_of
 from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 
 MAX_LINES = 100
@@ -66,16 +66,6 @@ def _refuse_state(order: Order) -> None:
         OrderStatus.CANCELLED: "the order is cancelled",
     }.get(status, "everything of the order has been sent")
     raise fail(ErrorCode.INVALID_STATE, why, "order_id")
-
-
-async def _lines(session: AsyncSession, order_id: int) -> dict[int, OrderLine]:
-    rows = await session.exec(
-        select(OrderLine)
-        .where(OrderLine.order_id == order_id)
-        .order_by(col(OrderLine.id))
-        .execution_options(populate_existing=True)
-    )
-    return {line.id: line for line in rows.all() if line.id is not None}
 
 
 def _wanted(
@@ -162,7 +152,7 @@ async def create(
     problems = Problems()
     if warehouse is None:
         problems.add(ErrorCode.NOT_FOUND, "warehouse not found", "input", "warehouse_id")
-    lines = await _lines(session, order.id)
+    lines = await lines_of(session, order.id)
     wanted = _wanted(request, lines, problems)
     problems.raise_if_any()
     assert warehouse is not None

@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-import orjson
-
 from app.money import CURRENCY_EXPONENTS, MoneyFormatError, display, to_minor
+from app.signing import json_object
 
 
 class EventType(StrEnum):
@@ -51,11 +50,9 @@ class GatewayEvent:
 def parse_event(body: bytes) -> GatewayEvent:
     """The event in a webhook body; MalformedEvent saying what is wrong otherwise."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedEvent("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent("the body is not a JSON object")
+        data = json_object(body)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
     fields = {name: data.get(name) for name in ("id", "type", "reference", "amount", "currency")}
     wrong = [name for name, value in fields.items() if not isinstance(value, str)]
     if wrong:

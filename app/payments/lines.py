@@ -40,6 +40,7 @@ from app.logistics.picking import to_ship
 from app.loyalty import points
 from app.money import display, scale
 from app.orders import access, events, transitions
+from app.orders.lines import lines_of
 from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
 from app.payments.arithmetic import LineCost, Tender, TooMuch, split_over_tenders, units_refund
 from app.payments.models import (
@@ -102,17 +103,6 @@ def check_reason(reason: str | None, *field: str) -> str:
             ErrorCode.INVALID, f"the reason may have at most {MAX_REASON_LENGTH} characters", *field
         )
     return text
-
-
-async def lines_of(session: AsyncSession, order_id: int) -> dict[int, OrderLine]:
-    """The order's lines as they are now, by id."""
-    rows = await session.exec(
-        select(OrderLine)
-        .where(OrderLine.order_id == order_id)
-        .order_by(col(OrderLine.id))
-        .execution_options(populate_existing=True)
-    )
-    return {line.id: line for line in rows.all() if line.id is not None}
 
 
 def merged(

@@ -23,8 +23,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.permissions import Viewer
 from app.errors import DomainError, ErrorCode, Problems, fail
 from app.orders import access, emails, events, transitions
+from app.orders.lines import lines_of
 from app.orders.models import Order, OrderEventType, OrderStatus
-from app.payments.lines import RefundRequest, Units, check_reason, lines_of, merged, refund_units
+from app.payments.lines import RefundRequest, Units, check_reason, merged, refund_units
 from app.payments.models import RefundKind
 from app.payments.refunds import Refunder
 from app.returns.models import ReturnRequest, ReturnRequestLine, ReturnStatus

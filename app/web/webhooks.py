@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -67,6 +68,28 @@ def _answer(notification: PaymentNotification, duplicate: bool = False) -> JSONR
     return JSONResponse(body, status_code=_STATUS[state])
 
 
+async def _signed(
+    request: Request, secret: str | None, setting: str, now: datetime
+) -> tuple[bytes, signing.Verdict] | JSONResponse:
+    """The body (bounded) and the verdict on its signature; an answer instead when no
+    secret is configured (503) or the body cannot be read (413, 400)."""
+    if secret is None:
+        log.error("%s webhook refused: %s is not set", request.url.path, setting)
+        return JSONResponse({"error": "webhooks are not configured"}, 503)
+    try:
+        body = await read_body(request, MAX_WEBHOOK_BYTES)
+    except HTTPException as exc:
+        return JSONResponse({"error": exc.reason}, exc.status_code)
+    verdict = signing.verify(
+        secret,
+        request.headers.get(signing.TIMESTAMP_HEADER),
+        request.headers.get(signing.SIGNATURE_HEADER),
+        body,
+        now,
+    )
+    return body, verdict
+
+
 def payment_webhook(services: Services) -> Callable[[Request], Awaitable[JSONResponse]]:
     """The route's handler, bound to this process's services."""
 
@@ -76,21 +99,11 @@ def payment_webhook(services: Services) -> Callable[[Request], Awaitable[JSONRes
         secret = services.settings.payment_webhook_secret
         if provider != gateway.name:
             return JSONResponse({"error": f"no payment gateway {provider!r} here"}, 404)
-        if secret is None:
-            log.error("payment webhook refused: PAYMENT_WEBHOOK_SECRET is not set")
-            return JSONResponse({"error": "webhooks are not configured"}, 503)
-        try:
-            body = await read_body(request, MAX_WEBHOOK_BYTES)
-        except HTTPException as exc:
-            return JSONResponse({"error": exc.reason}, exc.status_code)
         db, now = services.db, services.clock()
-        verdict = signing.verify(
-            secret,
-            request.headers.get(signing.TIMESTAMP_HEADER),
-            request.headers.get(signing.SIGNATURE_HEADER),
-            body,
-            now,
-        )
+        signed = await _signed(request, secret, "PAYMENT_WEBHOOK_SECRET", now)
+        if isinstance(signed, JSONResponse):
+            return signed
+        body, verdict = signed
         received = await db.run_transaction(
             lambda session: inbox.receive(session, provider, body, verdict, now),
             "store a payment notification",
@@ -132,21 +145,11 @@ def carrier_webhook(services: Services) -> Callable[[Request], Awaitable[JSONRes
         secret = services.settings.carrier_webhook_secret
         if not carriers.known(carrier):
             return JSONResponse({"error": "no such carrier here"}, 404)
-        if secret is None:
-            log.error("carrier webhook refused: CARRIER_WEBHOOK_SECRET is not set")
-            return JSONResponse({"error": "webhooks are not configured"}, 503)
-        try:
-            body = await read_body(request, MAX_WEBHOOK_BYTES)
-        except HTTPException as exc:
-            return JSONResponse({"error": exc.reason}, exc.status_code)
         now = services.clock()
-        verdict = signing.verify(
-            secret,
-            request.headers.get(signing.TIMESTAMP_HEADER),
-            request.headers.get(signing.SIGNATURE_HEADER),
-            body,
-            now,
-        )
+        signed = await _signed(request, secret, "CARRIER_WEBHOOK_SECRET", now)
+        if isinstance(signed, JSONResponse):
+            return signed
+        body, verdict = signed
         if not verdict.valid:
             log.warning("carrier %s webhook refused: signature %s", carrier,
                         verdict.verdict.value.lower())  # fmt: skip
