@@ -16,14 +16,12 @@ from schema.operations import check_operation, manifest_operations
 from tests.conftest import PASSWORD, SIGN_IN, Server, make_customer, make_staff, open_app
 from tests.edge import persisted
 from tests.support import CONTRACT, Clock
-from tests.test_contract import PENDING_NAMES
 from tests.test_websocket import connect
 
 
 def contract_manifest() -> list[ManifestOperation]:
-    """The contract's delivered operations, as `commerce persisted-queries manifest` lists them."""
-    operations = manifest_operations(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
-    return [o for o in operations if o.name not in PENDING_NAMES]
+    """The contract's operations, as `commerce persisted-queries manifest` lists them."""
+    return manifest_operations(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
 
 
 async def register(server: Server, client: str, operations: list[ManifestOperation]) -> None:

@@ -23,12 +23,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.catalog.models import Warehouse
 from app.database import upsert, written
-from app.errors import ErrorCode, Problems, fail
+from app.errors import DomainError, ErrorCode, Problems, fail
 from app.inventory.dispatch import Swap, swap
 from app.logistics import emails
 from app.logistics.carriers import Carriers, tracking_number
 from app.logistics.models import Shipment, ShipmentLine
 from app.logistics.picking import Pick, pick, to_ship
+from app.logistics.status import ShipmentStatus
 from app.orders import access, events, transitions
 from app.orders.lines import lines_of
 from app.orders.models import Order, OrderEventType, OrderLine, OrderStatus
@@ -107,30 +108,94 @@ async def _swap_units(
     request: ShipmentRequest,
 ) -> dict[int, int]:
     """Takes the units not allocated to the warehouse from its shelves; the stock row
-    taken from per variant. INSUFFICIENT_STOCK, per line, when it has too few."""
-    swaps = [
-        Swap(lines[i].variant_id, warehouse.id or 0, p.missing, p.back)
-        for i, p in picks.items()
-        if p.missing and lines[i].variant_id is not None
-    ]
-    gone = [i for i, p in picks.items() if p.missing and lines[i].variant_id is None]
-    taken = await swap(session, swaps) if swaps and not gone else {}
-    if not gone and not isinstance(taken, list):
-        return taken
-    short = {s.variant_id: s.available for s in taken} if isinstance(taken, list) else {}
+    taken from per variant. INSUFFICIENT_STOCK, per line, when it has too few (or the
+    line's variant is gone)."""
+    assert warehouse.id is not None
+    gone = {i for i, p in picks.items() if p.missing and lines[i].variant_id is None}
+    short: dict[int | None, int] = {}
+    if not gone:
+        swaps = [
+            Swap(lines[i].variant_id or 0, warehouse.id, p.missing, p.back)
+            for i, p in picks.items()
+            if p.missing
+        ]
+        taken = await swap(session, swaps) if swaps else {}
+        if isinstance(taken, dict):
+            return taken
+        short = {s.variant_id: s.available for s in taken}
     problems = Problems()
     for i, item in enumerate(request.lines):
         line = lines[item.order_line_id]
         if item.order_line_id in gone or line.variant_id in short:
-            have = short.get(line.variant_id or 0, 0)
             problems.add(
                 ErrorCode.INSUFFICIENT_STOCK,
-                f"{warehouse.name} has {have} units of {line.sku} to spare, and the units "
-                "allocated to this line are elsewhere",
+                f"{warehouse.name} has {short.get(line.variant_id, 0)} units of {line.sku} "
+                "to spare, and the units allocated to this line are elsewhere",
                 "input", "lines", str(i), "quantity",
             )  # fmt: skip
-    problems.raise_if_any()
-    raise AssertionError("a shortfall names its lines")
+    raise DomainError(problems.items)
+
+
+async def _write_parcel(
+    session: AsyncSession,
+    order: Order,
+    warehouse_id: int,
+    carrier: str,
+    number: str,
+    by: int | None,
+    now: datetime,
+) -> int:
+    """The parcel's row; ALREADY_EXISTS when the carrier's tracking number is taken."""
+    shipment_id = (
+        await session.exec(  # type: ignore[call-overload]
+            upsert(session)(Shipment)
+            .values(
+                order_id=order.id, warehouse_id=warehouse_id, carrier=carrier,
+                tracking_number=number, status=ShipmentStatus.PENDING.value, shipped_at=now,
+                created_by=by,
+            )
+            .on_conflict_do_nothing(index_elements=["carrier", "tracking_number"])
+            .returning(Shipment.id)
+        )
+    ).scalar_one_or_none()  # fmt: skip
+    if shipment_id is None:
+        raise fail(
+            ErrorCode.ALREADY_EXISTS,
+            f"{carrier} tracking number {number} belongs to another parcel",
+            "input", "tracking_number",
+        )  # fmt: skip
+    return int(shipment_id)
+
+
+async def _send_units(
+    session: AsyncSession,
+    shipment_id: int,
+    lines: Mapping[int, OrderLine],
+    picks: Mapping[int, Pick],
+    rows: Mapping[int, int],
+) -> None:
+    """Counts the units sent on their lines, with where they sit now, and lists them on
+    the parcel: a statement each, however many lines."""
+    sent = {
+        i: (lines[i].quantity_shipped + p.count, p.records(rows.get(lines[i].variant_id or 0)))
+        for i, p in picks.items()
+    }
+    await session.exec(  # type: ignore[call-overload]
+        update(OrderLine),
+        params=[
+            {"id": i, "quantity_shipped": count, "allocations": records}
+            for i, (count, records) in sent.items()
+        ],
+    )
+    await session.exec(  # type: ignore[call-overload]
+        insert(ShipmentLine),
+        params=[
+            {"shipment_id": shipment_id, "order_line_id": i, "quantity": p.count}
+            for i, p in sorted(picks.items())
+        ],
+    )
+    for i, (count, records) in sent.items():  # the lines as written
+        written(lines[i], quantity_shipped=count, allocations=records)
 
 
 async def create(
@@ -160,43 +225,8 @@ async def create(
     picks = {i: pick(lines[i], warehouse.id, n) for i, n in sorted(wanted.items())}
     rows = await _swap_units(session, lines, picks, warehouse, request)
 
-    shipment_id = (
-        await session.exec(  # type: ignore[call-overload]
-            upsert(session)(Shipment)
-            .values(
-                order_id=order.id, warehouse_id=warehouse.id, carrier=carrier,
-                tracking_number=number, status="PENDING", shipped_at=now, created_by=by,
-            )
-            .on_conflict_do_nothing(index_elements=["carrier", "tracking_number"])
-            .returning(Shipment.id)
-        )
-    ).scalar_one_or_none()  # fmt: skip
-    if shipment_id is None:
-        raise fail(
-            ErrorCode.ALREADY_EXISTS,
-            f"{carrier} tracking number {number} belongs to another parcel",
-            "input", "tracking_number",
-        )  # fmt: skip
-    sent = {
-        i: (lines[i].quantity_shipped + p.count, p.records(rows.get(lines[i].variant_id or 0)))
-        for i, p in picks.items()
-    }
-    await session.exec(  # type: ignore[call-overload]
-        update(OrderLine),
-        params=[
-            {"id": i, "quantity_shipped": count, "allocations": records}
-            for i, (count, records) in sent.items()
-        ],
-    )
-    await session.exec(  # type: ignore[call-overload]
-        insert(ShipmentLine),
-        params=[
-            {"shipment_id": shipment_id, "order_line_id": i, "quantity": n}
-            for i, n in sorted(wanted.items())
-        ],
-    )
-    for i, (count, records) in sent.items():  # the lines as written
-        written(lines[i], quantity_shipped=count, allocations=records)
+    shipment_id = await _write_parcel(session, order, warehouse.id, carrier, number, by, now)
+    await _send_units(session, shipment_id, lines, picks, rows)
     everything = not any(to_ship(line) for line in lines.values())
     target = OrderStatus.SHIPPED if everything else OrderStatus.PARTIALLY_SHIPPED
     units = sum(wanted.values())
