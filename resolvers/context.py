@@ -7,7 +7,7 @@ leak between requests or customers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from app.catalog import loaders as catalog
 from app.catalog.categories import CategoryTree, load_tree
 from app.catalog.models import Product, ProductImage, ProductVariant, Warehouse
 from app.database import Database, UnitOfWork
+from app.errors import ErrorCode, fail
 from app.giftcards.models import GiftCard
 from app.inventory.models import Stock
 from app.loaders import rows_by, rows_of
@@ -301,6 +302,9 @@ class Context:
         self.ready_images: dict[int, list[ProductImage]] = {}
         self._tree: asyncio.Future[CategoryTree] | None = None
         self._unit: UnitOfWork | None = None
+        # Over a WebSocket: whether the connection's credential still holds (a token expires
+        # or is revoked while a subscription runs); None where the request is all there is.
+        self.credential_holds: Callable[[], Awaitable[bool]] | None = None
 
     def renewed(self, request_id: str, viewer: Viewer | None, client: str | None = None) -> Context:
         """A context for one more operation on the same connection (a WebSocket): same
@@ -326,6 +330,15 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
+
+    async def require_credential(self) -> None:
+        """UNAUTHENTICATED once the credential a long-lived operation started with has
+        expired or been revoked."""
+        if self.credential_holds is not None and not await self.credential_holds():
+            raise fail(
+                ErrorCode.UNAUTHENTICATED,
+                "the access token expired or was revoked: subscribe again with a new one",
+            )
 
     def forget_loaded(self) -> None:
         """Drops every row loaded so far: a subscription's next event reads afresh."""

@@ -2,7 +2,9 @@
 
 Each stream subscribes before it checks access, so that nothing committed between the
 check and the subscription is missed; a caller who may not see the order (or an id that
-names nothing) gets NOT_FOUND and no update, whichever it is.
+names nothing) gets NOT_FOUND and no update, whichever it is. Before each update the
+connection's token is checked again: once it has expired or been revoked, the stream
+ends with UNAUTHENTICATED instead of telling more.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ async def order_changes(ctx: Context, order_id: str) -> AsyncGenerator[Order, No
     async with broker.subscribe(live.changed_channel(broker, key.order_id)) as news:
         await _visible(ctx, key)
         async for _ in news:
+            await ctx.require_credential()
             # Read afresh: this operation's loaders hold the order as it was.
             ctx.forget_loaded()
             yield await _visible(ctx, key)
@@ -57,4 +60,5 @@ async def tracking(ctx: Context, order_id: str) -> AsyncGenerator[TrackingNews, 
     async with broker.subscribe(live.tracking_channel(broker, key.order_id)) as news:
         await _visible(ctx, key)
         async for message in news:
+            await ctx.require_credential()
             yield live.decode_tracking(message)

@@ -4,6 +4,7 @@ slow and vanished subscribers, several server processes, shutdown."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -19,7 +20,15 @@ from app import ids, live
 from app.orders.updates import TrackingNews, tracking_event
 from app.settings import Settings
 from app.signing import signed_headers
-from tests.conftest import CARRIER_SECRET, WEBHOOK_SECRET, Server, make_customer, make_staff
+from app.web.websocket import MAX_OPERATIONS
+from tests.conftest import (
+    CARRIER_SECRET,
+    PASSWORD,
+    WEBHOOK_SECRET,
+    Server,
+    make_customer,
+    make_staff,
+)
 from tests.live import (
     WAIT,
     RawSubscriber,
@@ -347,6 +356,46 @@ async def test_a_refund_is_heard(server: Server, shop: Shop, url: str) -> None:
         amount = given["refund"]["amount"]["amount"]
         assert heard == {"status": "PAID", "totalRefunded": {"amount": amount}}
         assert Decimal(amount) > 0
+
+
+async def test_a_revoked_token_ends_the_subscription_before_the_next_update(
+    server: Server, shop: Shop, url: str
+) -> None:
+    await make_customer(server, "leaving-live@example.com")
+    signed_in = await server.client.op(
+        "TokenCreate", {"email": "leaving-live@example.com", "password": PASSWORD}
+    )
+    token = signed_in.data["tokenCreate"]["token"]
+    order = await place(server, shop, ("sock-3", 1), token=token["accessToken"])
+    async with client(url, token["accessToken"]) as socket:
+        await socket.subscribe("r", ORDER_UPDATES, {"orderId": order.id})
+        await subscribed(server, 1)
+        revoked = await server.client.op("TokenRevoke", {"refreshToken": token["refreshToken"]})
+        assert revoked.data["tokenRevoke"]["userErrors"] == []
+        cancelled = await server.client.op("OrderCancel", {"id": order.id}, token=shop.staff)
+        assert cancelled.data["orderCancel"]["userErrors"] == []
+        message = await socket.next(within=PROMPT)
+        assert error_codes(message) == ["UNAUTHENTICATED"], message
+        assert "CANCELLED" not in json.dumps(message)
+        await subscribed(server, 0)
+
+
+async def test_one_socket_runs_a_bounded_number_of_operations(
+    server: Server, shop: Shop, url: str
+) -> None:
+    token = await make_customer(server, "many@example.com")
+    order = await place(server, shop, ("sock-3", 1), token=token)
+    async with client(url, token) as socket:
+        for n in range(MAX_OPERATIONS):
+            await socket.subscribe(str(n), ORDER_UPDATES, {"orderId": order.id})
+        await subscribed(server, MAX_OPERATIONS)
+        await socket.subscribe("one too many", ORDER_UPDATES, {"orderId": order.id})
+        message = await socket.next()
+        assert message["id"] == "one too many"
+        assert error_codes(message) == ["TOO_MANY_OPERATIONS"]
+        # The others go on.
+        await socket.send({"id": "0", "type": "complete"})
+        await subscribed(server, MAX_OPERATIONS - 1)
 
 
 async def test_a_stranger_cannot_follow_anothers_parcels(

@@ -4,8 +4,10 @@
   payload (or the upgrade request's Authorization header). A token that is
   malformed, expired or revoked closes the socket with 4403 (Forbidden);
   `subscribe` before `connection_init` closes it with 4401 (the protocol's).
-  The token is checked again for each operation, so a socket outliving its
-  token gets UNAUTHENTICATED errors instead of answers.
+  The token is checked again for each operation, and by subscriptions before
+  each update, so a socket outliving its token gets UNAUTHENTICATED errors
+  instead of answers. At most MAX_OPERATIONS run at once on one socket; more
+  get an error (TOO_MANY_OPERATIONS).
 - Every `subscribe` payload passes the same checks as an HTTP body
   (`app.web.payload`) and the same persisted-query resolution, allowlist
   included (`app.web.persisted`, through the view), and every operation gets
@@ -45,6 +47,8 @@ log = logging.getLogger("commerce.websocket")
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
 MAX_OPERATION_ID = 128
+# Subscriptions (and queries) running at once on one socket: each holds a task and a queue.
+MAX_OPERATIONS = 32
 
 
 async def _shaped(source: AsyncIterator[Any], request_id: str) -> AsyncGenerator[Any, None]:
@@ -82,6 +86,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._credential = credential
         await super().handle_connection_init(message)
 
+    async def _credential_holds(self) -> bool:
+        try:
+            await self.view.authenticate(self._credential)
+        except AuthenticationFailed:
+            return False
+        return True
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         operation_id = message.get("id")
         if (
@@ -93,6 +104,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if not self.connection_acknowledged or operation_id in self.operations:
             await super().handle_subscribe(message)  # closes with the protocol's code
+            return
+        if len(self.operations) >= MAX_OPERATIONS:
+            error = GraphQLError(
+                f"at most {MAX_OPERATIONS} operations run at once on one connection",
+                extensions={"code": "TOO_MANY_OPERATIONS"},
+            )
+            await self.send_message(
+                {"id": operation_id, "type": "error", "payload": [error.formatted]}
+            )
             return
         try:
             resolved = await self.view.resolve(
@@ -132,6 +152,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await operation.send_initial_errors([error])
             return
         context = self.context.renewed(request_id, viewer, client)
+        context.credential_holds = self._credential_holds
         try:
             source = await self.schema.stream(
                 operation.query,
