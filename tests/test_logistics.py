@@ -279,8 +279,11 @@ async def test_forged_stale_and_malformed_carrier_webhooks_change_nothing(
     assert stale.status_code == 401
     assert (await carrier_says(server, body, carrier="nobody")).status_code == 404
     ahead = carrier_event("F1", "DELIVERED", server.clock() + timedelta(hours=2))
+    nul = body.replace(b'"Hamburg"', b'"Ham\\u0000burg"')
+    surrogate = body.replace(b'"Hamburg"', b'"Ham\\ud800burg"')
+    long_number = body.replace(b'"F1"', b'"' + b"9" * 101 + b'"')
     for bad in (b"[]", b"{", b'{"id": "x"}', body.replace(b"DELIVERED", b"LOST"),
-                body.replace(b"Z", b""), ahead):  # fmt: skip
+                body.replace(b"Z", b""), ahead, nul, surrogate, long_number):  # fmt: skip
         answer = await carrier_says(server, bad)
         assert answer.status_code == 400, bad
         assert answer.json()["error"]
@@ -336,3 +339,20 @@ async def test_a_guest_order_ships_and_a_stranger_sees_none_of_it(
         token=stranger,
     )  # fmt: skip
     assert node.data == {"node": None}
+
+
+async def test_ten_copies_of_a_carrier_event_at_once_are_applied_once(
+    server: Server, shop: Shop, customer: str
+) -> None:
+    order = await paid(server, shop, ("sock-3", 1), token=customer)
+    line = (await shipments_of(server, order, customer))["lines"][0]["id"]
+    assert (await ship(server, shop, order, 0, [(line, 1)], number="C10"))["userErrors"] == []
+    body = carrier_event("C10", "DELIVERED", server.clock(), "same-event")
+
+    answers = await asyncio.gather(*(carrier_says(server, body) for _ in range(10)))
+
+    assert sorted(a.json()["status"] for a in answers) == ["applied"] + ["duplicate"] * 9
+    seen = await shipments_of(server, order, customer)
+    assert len(seen["shipments"][0]["events"]) == 1
+    assert seen["status"] == "DELIVERED"
+    assert [e["type"] for e in seen["events"]].count("DELIVERED") == 1
