@@ -9,7 +9,8 @@ ends with UNAUTHENTICATED instead of telling more.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 
 from app import ids, live
 from app.broker import Broker
@@ -35,17 +36,27 @@ async def _visible(ctx: Context, key: ids.OrderKey) -> Order:
     return order
 
 
-async def order_changes(ctx: Context, order_id: str) -> AsyncGenerator[Order, None]:
-    """The order as committed, each time its status or amount due changes (not at once:
-    the client has read it already)."""
+async def _news(
+    ctx: Context, order_id: str, channel: Callable[[Broker, int], str]
+) -> AsyncGenerator[tuple[ids.OrderKey, bytes], None]:
+    """Messages of one of the order's channels, to whoever may see the order, while the
+    connection's token holds; subscribed before access is checked."""
     key = ids.ORDER.decode(order_id)
     broker = _broker(ctx)
     if key is None:
         raise access.not_found(FIELD)
-    async with broker.subscribe(live.changed_channel(broker, key.order_id)) as news:
+    async with broker.subscribe(channel(broker, key.order_id)) as news:
         await _visible(ctx, key)
-        async for _ in news:
+        async for message in news:
             await ctx.require_credential()
+            yield key, message
+
+
+async def order_changes(ctx: Context, order_id: str) -> AsyncGenerator[Order, None]:
+    """The order as committed, each time its status or amount due changes (not at once:
+    the client has read it already)."""
+    async with aclosing(_news(ctx, order_id, live.changed_channel)) as news:
+        async for key, _ in news:
             # Read afresh: this operation's loaders hold the order as it was.
             ctx.forget_loaded()
             yield await _visible(ctx, key)
@@ -53,12 +64,6 @@ async def order_changes(ctx: Context, order_id: str) -> AsyncGenerator[Order, No
 
 async def tracking(ctx: Context, order_id: str) -> AsyncGenerator[TrackingNews, None]:
     """Carriers' events on the order's shipments, as they are stored."""
-    key = ids.ORDER.decode(order_id)
-    broker = _broker(ctx)
-    if key is None:
-        raise access.not_found(FIELD)
-    async with broker.subscribe(live.tracking_channel(broker, key.order_id)) as news:
-        await _visible(ctx, key)
-        async for message in news:
-            await ctx.require_credential()
+    async with aclosing(_news(ctx, order_id, live.tracking_channel)) as news:
+        async for _, message in news:
             yield live.decode_tracking(message)
